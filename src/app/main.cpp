@@ -1,0 +1,151 @@
+// photoatlas command line: parses arguments, wires the library, prints progress and the summary.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+#include "app/progress_bar.h"
+#include "pipeline/pipeline.h"
+#include "serve/server.h"
+
+namespace fs = std::filesystem;
+using namespace photoatlas;
+
+namespace {
+
+// Where the built viewer lives: an explicit option, the environment, next to an installed
+// binary, or the source tree this binary was built from.
+fs::path find_viewer_dir(const std::string& option) {
+  if (!option.empty()) return option;
+  if (const char* env = std::getenv("PHOTOATLAS_VIEWER_DIR")) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "photoatlas" / "viewer";
+    if (fs::is_regular_file(installed / "index.html")) return installed;
+  }
+  return PHOTOATLAS_DEFAULT_VIEWER_DIR;
+}
+
+int run_command(const pipeline::RunOptions& options, bool quiet) {
+  app::ProgressDisplay display(quiet);
+  pipeline::RunObserver observer;
+  observer.stage_started = [&](const std::string& stage, std::size_t total) { display.start(stage, total); };
+  observer.stage_progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
+    display.update(stage, done, total);
+  };
+  observer.stage_finished = [&](const std::string& stage, double seconds) { display.finish(stage, seconds); };
+  observer.note = [&](const std::string& text) { display.message(text); };
+
+  auto print_failures = [](const std::vector<Failure>& failures) {
+    const std::size_t shown = std::min<std::size_t>(failures.size(), 20);
+    for (std::size_t i = 0; i < shown; ++i)
+      std::fprintf(stderr, "warning: %s: %s\n", failures[i].path.c_str(), failures[i].reason.c_str());
+    if (failures.size() > shown) std::fprintf(stderr, "warning: ... and %zu more\n", failures.size() - shown);
+  };
+
+  try {
+    const pipeline::RunSummary summary = pipeline::run(options, observer);
+    print_failures(summary.failures);
+    double total = 0;
+    std::fprintf(stderr, "\nSummary: %zu images in the atlas, %zu skipped (see failures.csv)\n", summary.images,
+                 summary.failures.size());
+    for (const auto& timing : summary.timings) {
+      std::fprintf(stderr, "  %-24s %8.2f s\n", timing.stage.c_str(), timing.seconds);
+      total += timing.seconds;
+    }
+    std::fprintf(stderr, "  %-24s %8.2f s\n", "total", total);
+    const fs::path out = fs::absolute(summary.output).lexically_normal();
+    std::printf("Atlas written to %s\n", out.c_str());
+    std::printf("Open it with: photoatlas serve %s\n", out.c_str());
+    return 0;
+  } catch (const pipeline::NothingUsableError& e) {
+    print_failures(e.failures);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
+int serve_command(const fs::path& dir, const serve::ServeOptions& options) {
+  // Ctrl-C / SIGTERM stop the server from a watcher thread (not from a signal handler).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  try {
+    serve::AtlasServer server(dir, options);
+    std::thread watcher([&] {
+      int signal = 0;
+      sigwait(&signals, &signal);
+      server.stop();
+    });
+    watcher.detach();
+    std::printf("Serving %s at %s (Ctrl-C to stop)\n", fs::absolute(dir).lexically_normal().c_str(),
+                server.url().c_str());
+    std::fflush(stdout);
+    server.run();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"photoatlas: turns a photo collection into an interactive map of its motifs"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "photoatlas 0.1.0");
+
+  pipeline::RunOptions run_options;
+  std::vector<std::string> inputs;
+  std::string output, viewer_dir;
+  bool quiet = false;
+  CLI::App* run = cli.add_subcommand("run", "Build an atlas from photos (files, folders)");
+  run->add_option("inputs", inputs, "Photo files or folders (searched recursively)")->required();
+  run->add_option("-o,--output", output, "Output folder for the atlas (replaced atomically)")->required();
+  run->add_option("--raw-size", run_options.raw_size, "Raw-pixel features: photos resized to N x N x 3")
+      ->default_val(150)
+      ->check(CLI::Range(4, 1024));
+  run->add_option("-k,--clusters", run_options.k, "Number of K-Means clusters")->default_val(10)->check(CLI::Range(1, 1000));
+  run->add_option("--perplexity", run_options.perplexity, "t-SNE perplexity")
+      ->default_val(30.0)
+      ->check(CLI::Range(1.0, 500.0));
+  run->add_option("--iterations", run_options.tsne_iterations, "t-SNE iterations")->default_val(1000)->check(CLI::Range(50, 100000));
+  run->add_option("--pca", run_options.pca_components, "PCA dimensions before t-SNE and K-Means")
+      ->default_val(50)
+      ->check(CLI::Range(2, 4096));
+  run->add_option("--seed", run_options.seed, "Seed for every random choice")->default_val(0);
+  run->add_option("--threads", run_options.num_threads, "Worker threads (0 = all cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  run->add_option("--title", run_options.title, "Title shown in the atlas")->default_val("photoatlas");
+  run->add_option("--viewer-dir", viewer_dir, "Built viewer to copy into the atlas (default: the bundled one)");
+  run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
+
+  std::string serve_dir;
+  serve::ServeOptions serve_options;
+  CLI::App* serve = cli.add_subcommand("serve", "Serve an atlas folder over HTTP (loopback only by default)");
+  serve->add_option("folder", serve_dir, "Atlas folder written by `photoatlas run`")->required()->check(CLI::ExistingDirectory);
+  serve->add_option("--port", serve_options.port, "Port (0 = any free port)")->default_val(8000)->check(CLI::Range(0, 65535));
+  serve->add_option("--host", serve_options.host, "Address to listen on")->default_val("127.0.0.1");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (*run) {
+    for (const auto& input : inputs) run_options.inputs.emplace_back(input);
+    run_options.output = output;
+    run_options.viewer_dir = find_viewer_dir(viewer_dir);
+    return run_command(run_options, quiet);
+  }
+  if (*serve) return serve_command(serve_dir, serve_options);
+  return 1;
+}

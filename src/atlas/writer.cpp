@@ -1,0 +1,180 @@
+#include "atlas/writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+
+#include "core/csv.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace photoatlas::atlas {
+
+namespace {
+
+void write_file(const fs::path& file, const std::string& bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::string iso8601_utc(std::int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string format_coordinate(float v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", static_cast<double>(v));
+  return text;
+}
+
+void write_points_csv(const AtlasContent& content, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  std::vector<std::string> header = {"path"};
+  for (const auto& layout : content.layouts) {
+    header.push_back(layout.id + "_x");
+    header.push_back(layout.id + "_y");
+    header.push_back(layout.id + "_cluster");
+  }
+  for (const char* column : {"id", "name", "width", "height", "taken_at", "caption"}) header.emplace_back(column);
+  write_csv_row(out, header);
+  for (std::size_t i = 0; i < content.images.size(); ++i) {
+    const auto& image = content.images[i];
+    std::vector<std::string> row = {image.record.path};
+    for (const auto& layout : content.layouts) {
+      row.push_back(format_coordinate(layout.xy.at(i, 0)));
+      row.push_back(format_coordinate(layout.xy.at(i, 1)));
+      row.push_back(std::to_string(layout.cluster[i]));
+    }
+    row.push_back(image.record.id);
+    row.push_back(image.record.display_name);
+    row.push_back(std::to_string(image.width));
+    row.push_back(std::to_string(image.height));
+    row.push_back(image.record.taken_at ? iso8601_utc(*image.record.taken_at) : "");
+    row.push_back(image.record.caption);
+    write_csv_row(out, row);
+  }
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+void write_failures_csv(const std::vector<Failure>& failures, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  write_csv_row(out, {"path", "reason"});
+  for (const auto& failure : failures) write_csv_row(out, {failure.path, failure.reason});
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+json layout_json(const Layout& layout) {
+  const FloatMatrix xy = normalise_layout(layout.xy);
+  json x = json::array(), y = json::array();
+  for (std::size_t i = 0; i < xy.rows; ++i) {
+    // Four decimals are sub-pixel at any sane zoom and keep the file small.
+    x.push_back(std::round(xy.at(i, 0) * 1e4f) / 1e4f);
+    y.push_back(std::round(xy.at(i, 1) * 1e4f) / 1e4f);
+  }
+  std::vector<std::size_t> sizes(layout.cluster_names.size(), 0);
+  for (int c : layout.cluster)
+    if (c >= 0 && static_cast<std::size_t>(c) < sizes.size()) ++sizes[c];
+  json clusters = json::array();
+  for (std::size_t c = 0; c < layout.cluster_names.size(); ++c)
+    clusters.push_back({{"id", c}, {"name", layout.cluster_names[c]}, {"size", sizes[c]}});
+  return {{"id", layout.id}, {"name", layout.name},  {"features", layout.features}, {"x", x},
+          {"y", y},          {"cluster", layout.cluster}, {"clusters", clusters}};
+}
+
+void write_atlas_json(const AtlasContent& content, const fs::path& file) {
+  json images = json::array();
+  for (const auto& image : content.images) {
+    json entry = {{"id", image.record.id},
+                  {"name", image.record.display_name},
+                  {"path", image.record.path},
+                  {"thumb", thumbnail_path(image.record.id)},
+                  {"width", image.width},
+                  {"height", image.height}};
+    if (image.record.taken_at) entry["taken_at"] = iso8601_utc(*image.record.taken_at);
+    if (!image.record.caption.empty()) entry["caption"] = image.record.caption;
+    images.push_back(std::move(entry));
+  }
+  json layouts = json::array();
+  for (const auto& layout : content.layouts) layouts.push_back(layout_json(layout));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  json doc = {{"format", "photoatlas"},          {"version", 1},      {"title", content.title},
+              {"created", iso8601_utc(now)},     {"count", content.images.size()},
+              {"failures", content.failures.size()}, {"images", images}, {"layouts", layouts}};
+  // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
+  write_file(file, doc.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void copy_viewer(const fs::path& viewer_dir, const fs::path& atlas_dir) {
+  if (!fs::is_regular_file(viewer_dir / "index.html"))
+    throw std::runtime_error("the viewer is not built (no index.html in " + viewer_dir.string() +
+                             "); run scripts/setup or set PHOTOATLAS_VIEWER_DIR");
+  std::error_code ec;
+  fs::copy(viewer_dir, atlas_dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+  if (ec) throw std::runtime_error("cannot copy the viewer from " + viewer_dir.string() + ": " + ec.message());
+}
+
+}  // namespace
+
+std::string thumbnail_path(const std::string& image_id) { return "thumbs/" + image_id + ".jpg"; }
+
+void write_thumbnail(const fs::path& atlas_dir, const std::string& image_id, const ingest::RgbImage& image,
+                     int max_side) {
+  const fs::path file = atlas_dir / thumbnail_path(image_id);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  write_file(file, ingest::encode_jpeg(ingest::resize_to_fit(image, max_side)));
+}
+
+FloatMatrix normalise_layout(const FloatMatrix& xy) {
+  FloatMatrix out = xy;
+  if (xy.rows == 0) return out;
+  float lo[2] = {std::numeric_limits<float>::max(), std::numeric_limits<float>::max()};
+  float hi[2] = {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::lowest()};
+  for (std::size_t i = 0; i < xy.rows; ++i)
+    for (int d = 0; d < 2; ++d) {
+      lo[d] = std::min(lo[d], xy.at(i, d));
+      hi[d] = std::max(hi[d], xy.at(i, d));
+    }
+  const float half_extent = std::max(hi[0] - lo[0], hi[1] - lo[1]) / 2.0f;
+  for (std::size_t i = 0; i < xy.rows; ++i)
+    for (int d = 0; d < 2; ++d) {
+      const float centre = (lo[d] + hi[d]) / 2.0f;
+      out.at(i, d) = half_extent > 0 ? (xy.at(i, d) - centre) / half_extent : 0.0f;
+    }
+  return out;
+}
+
+void write_atlas(const AtlasContent& content, const fs::path& atlas_dir, const AtlasOptions& options) {
+  for (const auto& layout : content.layouts) {
+    if (layout.xy.rows != content.images.size() || layout.cluster.size() != content.images.size())
+      throw std::invalid_argument("layout " + layout.id + " does not cover every image");
+  }
+  std::error_code ec;
+  fs::create_directories(atlas_dir / "data", ec);
+  if (ec) throw std::runtime_error("cannot create " + (atlas_dir / "data").string() + ": " + ec.message());
+  if (!options.viewer_dir.empty()) copy_viewer(options.viewer_dir, atlas_dir);
+  write_points_csv(content, atlas_dir / "points.csv");
+  write_failures_csv(content.failures, atlas_dir / "failures.csv");
+  write_atlas_json(content, atlas_dir / "data" / "atlas.json");
+}
+
+}  // namespace photoatlas::atlas

@@ -1,0 +1,57 @@
+// The atlas writer: data files, thumbnails and the viewer bundle of an output folder
+// (format: docs/atlas-format.md).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/collection.h"
+#include "core/matrix.h"
+#include "ingest/image.h"
+
+namespace photoatlas::atlas {
+
+// One 2-D map of the images (e.g. raw-pixel t-SNE) with its clustering.
+struct Layout {
+  std::string id;        // column prefix and layout id: "raw", "cnn"
+  std::string name;      // shown to the person: "Raw pixels"
+  std::string features;  // extractor id the layout was computed from
+  FloatMatrix xy;        // images x 2, any scale (the writer normalises)
+  std::vector<int> cluster;                // per image
+  std::vector<std::string> cluster_names;  // per cluster id
+};
+
+// An image as the atlas lists it: its record plus what decoding learned.
+struct AtlasImage {
+  ImageRecord record;
+  int width = 0;   // original size after EXIF orientation
+  int height = 0;
+};
+
+struct AtlasContent {
+  std::string title = "photoatlas";
+  std::vector<AtlasImage> images;  // index = point index in every layout
+  std::vector<Layout> layouts;
+  std::vector<Failure> failures;
+};
+
+struct AtlasOptions {
+  std::filesystem::path viewer_dir;  // built viewer (index.html + assets/); empty = data files only
+};
+
+// Relative path of an image's thumbnail inside the atlas folder.
+std::string thumbnail_path(const std::string& image_id);
+
+// Writes the thumbnail of one image (longest side `max_side`) into `atlas_dir`. Thread-safe.
+void write_thumbnail(const std::filesystem::path& atlas_dir, const std::string& image_id,
+                     const ingest::RgbImage& image, int max_side);
+
+// Scales a layout into [-1, 1] keeping its aspect ratio, centred on the bounding box.
+FloatMatrix normalise_layout(const FloatMatrix& xy);
+
+// Writes points.csv, failures.csv, data/atlas.json and copies the viewer into `atlas_dir`.
+// Throws std::runtime_error naming the file when something cannot be written.
+void write_atlas(const AtlasContent& content, const std::filesystem::path& atlas_dir, const AtlasOptions& options);
+
+}  // namespace photoatlas::atlas

@@ -1,0 +1,33 @@
+// The values that flow out of ingest: which images exist and which inputs failed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace photoatlas {
+
+// One image of the collection. `id` is stable across runs for the same file content.
+struct ImageRecord {
+  std::string id;            // short stable identifier (hex of the content hash)
+  std::string path;          // path as given/discovered (what points.csv shows)
+  std::string display_name;  // file name shown to the person
+  std::uint64_t content_hash = 0;
+  std::uint64_t file_size = 0;
+  std::optional<std::int64_t> taken_at;  // seconds since epoch, when known
+  std::string caption;
+};
+
+// An input that could not be used, and why, in words a person understands.
+struct Failure {
+  std::string path;
+  std::string reason;
+};
+
+struct Collection {
+  std::vector<ImageRecord> images;
+  std::vector<Failure> failures;
+};
+
+}  // namespace photoatlas

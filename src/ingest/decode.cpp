@@ -1,0 +1,178 @@
+#include "ingest/decode.h"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+
+namespace photoatlas::ingest {
+
+using vips::VError;
+using vips::VImage;
+using vips::VOption;
+
+void ensure_vips_started() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (VIPS_INIT("photoatlas") != 0) throw std::runtime_error("libvips failed to start");
+    // We parallelise across images ourselves; libvips' own worker threads per image would
+    // oversubscribe the cores. Each file is read once, so libvips' operation cache only costs memory.
+    vips_concurrency_set(1);
+    // Decoder warnings ("error in tile ...") would flood the terminal for a damaged file;
+    // the failure itself is reported once, in words, through DecodeError.
+    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+                      [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+  });
+}
+
+namespace detail {
+
+// libvips errors are multi-line logs naming internal classes; keep the first meaningful line
+// and translate the common cases into words a person understands.
+std::string readable_reason(const std::string& vips_message) {
+  std::string first;
+  std::istringstream lines(vips_message);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) {
+      first = line;
+      break;
+    }
+  }
+  std::string lower = vips_message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto has = [&](const char* s) { return lower.find(s) != std::string::npos; };
+  if (has("premature end") || has("truncated") || has("unexpected end") || has("out of data") || has("read error") ||
+      has("not enough data") || has("short read"))
+    return "file is truncated or damaged (" + first + ")";
+  if (has("crc")) return "file is damaged: checksum mismatch (" + first + ")";
+  if (has("not a known file format") || has("is not a known")) return "not an image in a format photoatlas can read";
+  if (has("out of memory")) return "image too large to decode in memory";
+  return "cannot decode image (" + first + ")";
+}
+
+// Width and height as a person sees the photo (EXIF orientations 5-8 swap the axes).
+std::pair<int, int> oriented_size(const VImage& header) {
+  int w = header.width(), h = header.height();
+  if (header.get_typeof(VIPS_META_ORIENTATION) != 0) {
+    int orientation = header.get_int(VIPS_META_ORIENTATION);
+    if (orientation >= 5 && orientation <= 8) std::swap(w, h);
+  }
+  return {w, h};
+}
+
+// To 8-bit sRGB with 3 bands: handles grey, 16-bit, CMYK, Lab/float TIFFs, palettes and alpha.
+VImage to_srgb8(VImage image) {
+  const VipsInterpretation interpretation = image.interpretation();
+  if (interpretation != VIPS_INTERPRETATION_sRGB || image.format() != VIPS_FORMAT_UCHAR) {
+    image = image.colourspace(VIPS_INTERPRETATION_sRGB);
+  }
+  if (image.has_alpha()) {
+    image = image.flatten(VImage::option()->set("background", std::vector<double>{255.0, 255.0, 255.0}));
+  }
+  if (image.format() != VIPS_FORMAT_UCHAR) image = image.cast(VIPS_FORMAT_UCHAR);
+  if (image.bands() == 1) image = image.bandjoin({image, image});
+  if (image.bands() > 3) image = image.extract_band(0, VImage::option()->set("n", 3));
+  return image;
+}
+
+RgbImage to_rgb_image(const VImage& image) {
+  RgbImage out;
+  out.width = image.width();
+  out.height = image.height();
+  std::size_t size = 0;
+  void* memory = image.write_to_memory(&size);
+  const auto* bytes = static_cast<const std::uint8_t*>(memory);
+  out.pixels.assign(bytes, bytes + size);
+  g_free(memory);
+  if (out.pixels.size() != static_cast<std::size_t>(out.width) * out.height * 3) {
+    throw DecodeError("decoder returned an unexpected pixel layout");
+  }
+  return out;
+}
+
+// Target box for thumbnail(): shrink so the shorter side is `min_short_side`, never enlarge.
+std::pair<int, int> shrink_box(int w, int h, int min_short_side) {
+  int short_side = std::min(w, h);
+  if (short_side <= min_short_side || short_side <= 0) return {w, h};
+  double scale = static_cast<double>(min_short_side) / short_side;
+  return {std::max(1, static_cast<int>(std::ceil(w * scale))), std::max(1, static_cast<int>(std::ceil(h * scale)))};
+}
+
+template <typename LoadHeader, typename LoadThumbnail>
+DecodedImage decode_with(const std::string& name, const DecodeOptions& options, LoadHeader load_header,
+                         LoadThumbnail load_thumbnail) {
+  ensure_vips_started();
+  try {
+    VImage header = load_header();
+    auto [w, h] = oriented_size(header);
+    if (w <= 0 || h <= 0) throw DecodeError("image has no pixels");
+    const std::uint64_t pixels = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h);
+    if (pixels > options.max_pixels) {
+      std::ostringstream reason;
+      reason << "image too large: " << w << "x" << h << " pixels exceeds the limit of " << options.max_pixels;
+      throw DecodeError(reason.str());
+    }
+    auto [tw, th] = shrink_box(w, h, options.min_short_side);
+    VOption* thumb_options = VImage::option()->set("height", th)->set("size", VIPS_SIZE_DOWN);
+    if (options.fail_on_truncated) thumb_options->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
+    VImage image = to_srgb8(load_thumbnail(tw, thumb_options));
+    DecodedImage out;
+    out.image = to_rgb_image(image);
+    out.original_width = w;
+    out.original_height = h;
+    const char* loader = nullptr;
+    if (header.get_typeof(VIPS_META_LOADER) != 0) loader = header.get_string(VIPS_META_LOADER);
+    out.format = loader ? loader : "";
+    return out;
+  } catch (const VError& e) {
+    vips_error_clear();
+    throw DecodeError(readable_reason(e.what()));
+  }
+}
+
+}  // namespace detail
+
+DecodedImage decode_file(const std::filesystem::path& path, const DecodeOptions& options) {
+  ensure_vips_started();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw DecodeError("is a folder, not an image file");
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw DecodeError("cannot read file (" + ec.message() + ")");
+  if (size == 0) throw DecodeError("empty file (0 bytes)");
+  const std::string file = path.string();
+  if (vips_foreign_find_load(file.c_str()) == nullptr) {
+    vips_error_clear();
+    throw DecodeError("not an image in a format photoatlas can read");
+  }
+  return detail::decode_with(
+      file, options,
+      [&] { return VImage::new_from_file(file.c_str(), VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)); },
+      [&](int width, VOption* opts) { return VImage::thumbnail(file.c_str(), width, opts); });
+}
+
+DecodedImage decode_buffer(const std::string& bytes, const std::string& name, const DecodeOptions& options) {
+  ensure_vips_started();
+  if (bytes.empty()) throw DecodeError("empty file (0 bytes)");
+  if (vips_foreign_find_load_buffer(bytes.data(), bytes.size()) == nullptr) {
+    vips_error_clear();
+    throw DecodeError("not an image in a format photoatlas can read");
+  }
+  VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
+  struct BlobGuard {
+    VipsBlob* blob;
+    ~BlobGuard() { vips_area_unref(VIPS_AREA(blob)); }
+  } guard{blob};
+  return detail::decode_with(
+      name, options,
+      [&] {
+        return VImage::new_from_buffer(bytes.data(), bytes.size(), "",
+                                       VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+      },
+      [&](int width, VOption* opts) { return VImage::thumbnail_buffer(blob, width, opts); });
+}
+
+}  // namespace photoatlas::ingest

@@ -1,0 +1,167 @@
+#include "pipeline/pipeline.h"
+
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+
+#include "atlas/staging.h"
+#include "atlas/writer.h"
+#include "cluster/kmeans.h"
+#include "embed/pca.h"
+#include "embed/tsne.h"
+#include "features/compute.h"
+#include "features/raw_pixels.h"
+#include "ingest/discover.h"
+
+namespace photoatlas::pipeline {
+
+namespace {
+
+// Times one stage and forwards its progress to the observer.
+class StageScope {
+ public:
+  StageScope(const RunObserver& observer, RunSummary& summary, std::string name, std::size_t total)
+      : observer_(observer), summary_(summary), name_(std::move(name)), start_(std::chrono::steady_clock::now()) {
+    if (observer_.stage_started) observer_.stage_started(name_, total);
+  }
+  ~StageScope() {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    summary_.timings.push_back({name_, seconds});
+    if (observer_.stage_finished) observer_.stage_finished(name_, seconds);
+  }
+  ProgressCallback progress() const {
+    return [this](std::size_t done, std::size_t total) {
+      if (observer_.stage_progress) observer_.stage_progress(name_, done, total);
+    };
+  }
+
+ private:
+  const RunObserver& observer_;
+  RunSummary& summary_;
+  std::string name_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+void note(const RunObserver& observer, const std::string& message) {
+  if (observer.note) observer.note(message);
+}
+
+// PCA → t-SNE → K-Means for one feature set, as one map of the atlas.
+atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
+                           const RunOptions& options, const RunObserver& observer, RunSummary& summary) {
+  const std::size_t n = features.values.rows;
+  FloatMatrix reduced;
+  {
+    StageScope stage(observer, summary, id + ": PCA", 1);
+    embed::PcaOptions pca_options;
+    pca_options.components = options.pca_components;
+    pca_options.seed = options.seed;
+    pca_options.num_threads = options.num_threads;
+    embed::PcaResult pca = embed::pca(features.values, pca_options, stage.progress());
+    double kept = 0;
+    for (double v : pca.explained_variance) kept += v;
+    std::ostringstream message;
+    message.precision(3);
+    message << id << ": PCA to " << pca.projected.cols << " dimensions keeps "
+            << (pca.total_variance > 0 ? 100.0 * kept / pca.total_variance : 100.0) << "% of the variance";
+    note(observer, message.str());
+    reduced = std::move(pca.projected);
+  }
+
+  atlas::Layout layout;
+  layout.id = id;
+  layout.name = name;
+  layout.features = features.extractor_id;
+  {
+    embed::TsneOptions tsne_options;
+    tsne_options.perplexity = options.perplexity;
+    tsne_options.iterations = options.tsne_iterations;
+    tsne_options.seed = options.seed;
+    tsne_options.num_threads = options.num_threads;
+    StageScope stage(observer, summary, id + ": t-SNE", static_cast<std::size_t>(tsne_options.iterations));
+    embed::TsneResult tsne = embed::tsne(reduced, tsne_options, stage.progress());
+    std::ostringstream message;
+    message.precision(4);
+    message << id << ": t-SNE KL divergence " << tsne.kl_divergence;
+    note(observer, message.str());
+    layout.xy = std::move(tsne.embedding);
+  }
+  {
+    cluster::KMeansOptions kmeans_options;
+    kmeans_options.k = options.k;
+    kmeans_options.restarts = options.kmeans_restarts;
+    kmeans_options.seed = options.seed;
+    kmeans_options.num_threads = options.num_threads;
+    StageScope stage(observer, summary, id + ": K-Means", static_cast<std::size_t>(kmeans_options.restarts));
+    cluster::Clustering clustering = cluster::kmeans(reduced, kmeans_options, stage.progress());
+    layout.cluster = std::move(clustering.labels);
+    layout.cluster.resize(n, 0);
+    for (int c = 0; c < clustering.k; ++c) layout.cluster_names.push_back("Cluster " + std::to_string(c + 1));
+    if (layout.cluster_names.empty()) layout.cluster_names.push_back("Cluster 1");
+  }
+  return layout;
+}
+
+}  // namespace
+
+RunSummary run(const RunOptions& options, const RunObserver& observer) {
+  RunSummary summary;
+  summary.output = options.output;
+
+  Collection collection;
+  {
+    StageScope stage(observer, summary, "discover", 0);
+    ingest::DiscoverOptions discover_options;
+    discover_options.num_threads = options.num_threads;
+    collection = ingest::discover(options.inputs, discover_options, stage.progress());
+  }
+  summary.failures = collection.failures;
+  if (collection.images.empty()) {
+    throw NothingUsableError("no image files found in the inputs", summary.failures);
+  }
+
+  atlas::StagingDir staging(options.output);
+  atlas::AtlasContent content;
+  content.title = options.title;
+  std::vector<std::pair<int, int>> original_sizes(collection.images.size());
+
+  features::RawPixelExtractor raw({options.raw_size});
+  features::ComputedFeatures computed;
+  {
+    StageScope stage(observer, summary, "decode + features", collection.images.size());
+    features::ComputeOptions compute_options;
+    compute_options.decode.min_short_side = options.thumbnail_size;
+    compute_options.num_threads = options.num_threads;
+    computed = features::compute_features(
+        collection, {&raw}, compute_options,
+        [&](std::size_t index, const ingest::DecodedImage& decoded) {
+          atlas::write_thumbnail(staging.path(), collection.images[index].id, decoded.image, options.thumbnail_size);
+          original_sizes[index] = {decoded.original_width, decoded.original_height};
+        },
+        stage.progress());
+  }
+  summary.failures.insert(summary.failures.end(), computed.failures.begin(), computed.failures.end());
+  if (computed.image_index.empty()) {
+    throw NothingUsableError("none of the " + std::to_string(collection.images.size()) + " image files could be read",
+                             summary.failures);
+  }
+  for (std::size_t index : computed.image_index) {
+    content.images.push_back({collection.images[index], original_sizes[index].first, original_sizes[index].second});
+  }
+  summary.images = content.images.size();
+
+  content.layouts.push_back(build_layout(computed.matrices[0], "raw", "Raw pixels", options, observer, summary));
+  content.failures = summary.failures;
+
+  {
+    StageScope stage(observer, summary, "write atlas", 1);
+    atlas::AtlasOptions atlas_options;
+    atlas_options.viewer_dir = options.viewer_dir;
+    atlas::write_atlas(content, staging.path(), atlas_options);
+    staging.commit();
+  }
+  return summary;
+}
+
+}  // namespace photoatlas::pipeline

@@ -1,0 +1,61 @@
+// The whole run, wired from the stages: ingest → features → embed → cluster → atlas.
+// Holds no algorithm of its own; the CLI is a thin layer over this.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/collection.h"
+
+namespace photoatlas::pipeline {
+
+struct RunOptions {
+  std::vector<std::filesystem::path> inputs;  // files and folders
+  std::filesystem::path output;               // atlas folder (replaced atomically)
+  int raw_size = 150;                         // raw-pixel features: raw_size x raw_size x 3 (the study)
+  int pca_components = 50;                    // PCA before t-SNE and K-Means (the study)
+  double perplexity = 30.0;                   // t-SNE perplexity (the study)
+  int tsne_iterations = 1000;
+  int k = 10;                                 // K-Means clusters (the study)
+  int kmeans_restarts = 10;
+  int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
+  std::uint64_t seed = 0;                     // every random choice derives from it
+  int num_threads = 0;                        // 0 = all cores
+  std::filesystem::path viewer_dir;           // built viewer to copy; empty = data files only
+  std::string title = "photoatlas";
+};
+
+struct StageTiming {
+  std::string stage;
+  double seconds = 0.0;
+};
+
+struct RunSummary {
+  std::size_t images = 0;            // images in the atlas
+  std::vector<Failure> failures;     // inputs left out, with reasons
+  std::vector<StageTiming> timings;  // in run order
+  std::filesystem::path output;
+};
+
+// How the run tells the outside world what it is doing. All members optional.
+struct RunObserver {
+  std::function<void(const std::string& stage, std::size_t total)> stage_started;
+  std::function<void(const std::string& stage, std::size_t done, std::size_t total)> stage_progress;
+  std::function<void(const std::string& stage, double seconds)> stage_finished;
+  std::function<void(const std::string& message)> note;  // e.g. "PCA kept 41% of the variance"
+};
+
+// Thrown when no input yields a usable image (the caller exits non-zero); failures are kept.
+class NothingUsableError : public std::runtime_error {
+ public:
+  NothingUsableError(const std::string& what, std::vector<Failure> failures)
+      : std::runtime_error(what), failures(std::move(failures)) {}
+  std::vector<Failure> failures;
+};
+
+RunSummary run(const RunOptions& options, const RunObserver& observer = {});
+
+}  // namespace photoatlas::pipeline

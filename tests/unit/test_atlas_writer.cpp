@@ -1,0 +1,172 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "atlas/staging.h"
+#include "atlas/writer.h"
+#include "core/csv.h"
+#include "test_support.h"
+
+using namespace photoatlas;
+using namespace photoatlas::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+atlas::AtlasContent two_images() {
+  atlas::AtlasContent content;
+  content.title = "Test <atlas>";
+  for (int i = 0; i < 2; ++i) {
+    atlas::AtlasImage image;
+    image.record.id = i == 0 ? "00000000000000aa" : "00000000000000bb";
+    image.record.path = i == 0 ? "photos/a, \"quoted\".jpg" : "photos/=cmd.jpg";
+    image.record.display_name = i == 0 ? "a, \"quoted\".jpg" : "=cmd.jpg";
+    image.record.caption = i == 0 ? "<script>alert(1)</script>" : "";
+    image.record.taken_at = i == 0 ? std::optional<std::int64_t>(1559383200) : std::nullopt;
+    image.width = 400;
+    image.height = 300;
+    content.images.push_back(image);
+  }
+  atlas::Layout layout;
+  layout.id = "raw";
+  layout.name = "Raw pixels";
+  layout.features = "raw150";
+  layout.xy = FloatMatrix(2, 2);
+  layout.xy.at(0, 0) = 10;
+  layout.xy.at(0, 1) = 5;
+  layout.xy.at(1, 0) = 30;
+  layout.xy.at(1, 1) = 7;
+  layout.cluster = {1, 0};
+  layout.cluster_names = {"Cluster 1", "Cluster 2"};
+  content.layouts.push_back(layout);
+  content.failures.push_back({"bad.jpg", "empty file (0 bytes)"});
+  return content;
+}
+
+}  // namespace
+
+TEST(Csv, QuotesAndNeutralisesFormulas) {
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("line\nbreak"), "\"line\nbreak\"");
+  EXPECT_EQ(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+  EXPECT_EQ(csv_field("-0.25"), "-0.25");  // numbers stay numbers
+}
+
+TEST(AtlasWriter, NormalisesLayoutKeepingAspect) {
+  FloatMatrix xy(3, 2);
+  xy.at(0, 0) = 0;  xy.at(0, 1) = 0;
+  xy.at(1, 0) = 10; xy.at(1, 1) = 2;
+  xy.at(2, 0) = 5;  xy.at(2, 1) = 1;
+  const FloatMatrix n = atlas::normalise_layout(xy);
+  EXPECT_FLOAT_EQ(n.at(0, 0), -1.0f);
+  EXPECT_FLOAT_EQ(n.at(1, 0), 1.0f);
+  EXPECT_FLOAT_EQ(n.at(0, 1), -0.2f);
+  EXPECT_FLOAT_EQ(n.at(1, 1), 0.2f);
+  EXPECT_FLOAT_EQ(n.at(2, 0), 0.0f);
+  FloatMatrix single(1, 2);
+  single.at(0, 0) = 3;
+  EXPECT_FLOAT_EQ(atlas::normalise_layout(single).at(0, 0), 0.0f);
+}
+
+TEST(AtlasWriter, WritesPointsFailuresAndJson) {
+  TempDir dir;
+  atlas::write_atlas(two_images(), dir.path(), {});
+  const auto points = read_csv(dir / "points.csv");
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0], (std::vector<std::string>{"path", "raw_x", "raw_y", "raw_cluster", "id", "name", "width",
+                                                 "height", "taken_at", "caption"}));
+  EXPECT_EQ(points[1][0], "photos/a, \"quoted\".jpg");
+  EXPECT_EQ(points[1][1], "10");
+  EXPECT_EQ(points[1][3], "1");
+  EXPECT_EQ(points[1][8], "2019-06-01T10:00:00Z");
+  EXPECT_EQ(points[1][9], "<script>alert(1)</script>");
+  EXPECT_EQ(points[2][0], "photos/=cmd.jpg");  // not a leading "=", so not a formula
+  const auto failures = read_csv(dir / "failures.csv");
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_EQ(failures[1], (std::vector<std::string>{"bad.jpg", "empty file (0 bytes)"}));
+
+  std::ifstream in(dir / "data" / "atlas.json");
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["format"], "photoatlas");
+  EXPECT_EQ(doc["version"], 1);
+  EXPECT_EQ(doc["count"], 2);
+  EXPECT_EQ(doc["title"], "Test <atlas>");
+  EXPECT_EQ(doc["images"][0]["thumb"], "thumbs/00000000000000aa.jpg");
+  EXPECT_EQ(doc["images"][0]["caption"], "<script>alert(1)</script>");
+  EXPECT_FALSE(doc["images"][1].contains("caption"));
+  const auto& layout = doc["layouts"][0];
+  EXPECT_EQ(layout["id"], "raw");
+  EXPECT_FLOAT_EQ(layout["x"][0].get<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(layout["x"][1].get<float>(), 1.0f);
+  EXPECT_EQ(layout["cluster"], nlohmann::json({1, 0}));
+  EXPECT_EQ(layout["clusters"][1]["size"], 1);
+  EXPECT_EQ(layout["clusters"][0]["name"], "Cluster 1");
+}
+
+TEST(AtlasWriter, InvalidUtf8InNamesDoesNotFail) {
+  TempDir dir;
+  auto content = two_images();
+  content.images[0].record.display_name = std::string("bad\xff\xfe.jpg");
+  atlas::write_atlas(content, dir.path(), {});
+  std::ifstream in(dir / "data" / "atlas.json");
+  EXPECT_NO_THROW(nlohmann::json::parse(in));
+}
+
+TEST(AtlasWriter, RejectsLayoutsThatDoNotCoverEveryImage) {
+  TempDir dir;
+  auto content = two_images();
+  content.layouts[0].cluster.pop_back();
+  EXPECT_THROW(atlas::write_atlas(content, dir.path(), {}), std::invalid_argument);
+}
+
+TEST(AtlasWriter, MissingViewerIsAClearError) {
+  TempDir dir;
+  atlas::AtlasOptions options;
+  options.viewer_dir = dir / "no-viewer";
+  try {
+    atlas::write_atlas(two_images(), dir / "out", options);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("viewer is not built"), std::string::npos);
+  }
+}
+
+TEST(Staging, CommitReplacesAtomicallyAndAbandonLeavesOldAtlas) {
+  TempDir dir;
+  const fs::path target = dir / "atlas";
+  {
+    atlas::StagingDir staging(target);
+    std::ofstream(staging.path() / "v.txt") << "one";
+    EXPECT_FALSE(fs::exists(target));
+    staging.commit();
+  }
+  EXPECT_TRUE(fs::exists(target / "v.txt"));
+  {
+    atlas::StagingDir staging(target);
+    std::ofstream(staging.path() / "v.txt") << "two";
+    // not committed: as if the run was interrupted
+  }
+  std::ifstream one(target / "v.txt");
+  std::string text;
+  one >> text;
+  EXPECT_EQ(text, "one");
+  {
+    atlas::StagingDir staging(target);
+    std::ofstream(staging.path() / "v.txt") << "three";
+    staging.commit();
+  }
+  std::ifstream three(target / "v.txt");
+  three >> text;
+  EXPECT_EQ(text, "three");
+  // No staging or previous folders are left behind.
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    (void)entry;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
