@@ -2,14 +2,59 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
 
 namespace photoatlas::serve {
 
+namespace detail {
+
+std::string content_type_for(const fs::path& file) {
+  static const std::map<std::string, std::string> types = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},         {".csv", "text/csv; charset=utf-8"},
+      {".jpg", "image/jpeg"},                {".jpeg", "image/jpeg"},
+      {".png", "image/png"},                 {".webp", "image/webp"},
+      {".svg", "image/svg+xml"},             {".ico", "image/x-icon"},
+      {".bin", "application/octet-stream"},  {".wasm", "application/wasm"},
+      {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"}};
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto it = types.find(ext);
+  return it == types.end() ? "application/octet-stream" : it->second;
+}
+
+// Maps a decoded request path to a file inside `root`, or nothing. Rejects "..", NUL bytes,
+// backslashes and anything whose real path (after symlinks) leaves the folder.
+std::optional<fs::path> resolve(const fs::path& root, const std::string& request_path) {
+  if (request_path.empty() || request_path[0] != '/') return std::nullopt;
+  if (request_path.find('\0') != std::string::npos || request_path.find('\\') != std::string::npos)
+    return std::nullopt;
+  fs::path relative = fs::path(request_path.substr(1)).lexically_normal();
+  for (const auto& part : relative)
+    if (part == "..") return std::nullopt;
+  fs::path candidate = root / relative;
+  std::error_code ec;
+  if (fs::is_directory(candidate, ec)) candidate /= "index.html";
+  const fs::path real = fs::canonical(candidate, ec);
+  if (ec || !fs::is_regular_file(real, ec)) return std::nullopt;
+  const auto [root_end, real_it] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
+  if (root_end != root.end()) return std::nullopt;
+  return real;
+}
+
+}  // namespace detail
+
 struct AtlasServer::Impl {
   httplib::Server server;
+  fs::path root;
   std::string host;
   int port = 0;
 };
@@ -17,20 +62,28 @@ struct AtlasServer::Impl {
 AtlasServer::AtlasServer(const fs::path& atlas_dir, const ServeOptions& options) : impl_(std::make_unique<Impl>()) {
   if (!fs::is_regular_file(atlas_dir / "index.html"))
     throw std::runtime_error(atlas_dir.string() + " is not an atlas folder (no index.html)");
+  impl_->root = fs::canonical(atlas_dir);
   impl_->host = options.host;
   auto& server = impl_->server;
-  // The mount point serves files below the folder only (httplib rejects ".." segments) with
-  // content types by extension; anything else is 404. No directory listings.
-  if (!server.set_mount_point("/", fs::canonical(atlas_dir).string()))
-    throw std::runtime_error("cannot serve " + atlas_dir.string());
-  server.set_file_extension_and_mimetype_mapping("csv", "text/csv; charset=utf-8");
-  server.set_file_extension_and_mimetype_mapping("json", "application/json");
-  server.set_file_extension_and_mimetype_mapping("js", "text/javascript");
-  server.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
-  server.set_payload_max_length(64 * 1024);  // a viewer only GETs: no large request bodies
-  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
+  const fs::path root = impl_->root;
+
+  // Our own static handler rather than httplib's mount point: it also refuses symlinks that
+  // lead out of the atlas, and never lists folders.
+  server.Get(".*", [root](const httplib::Request& req, httplib::Response& res) {
+    const auto file = detail::resolve(root, req.path);
+    if (!file) {
+      res.status = 404;
+      res.set_content("not found\n", "text/plain; charset=utf-8");
+      return;
+    }
+    std::ifstream in(*file, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) {
+      res.status = 500;
+      return;
+    }
+    res.set_content(bytes.str(), detail::content_type_for(*file));
   });
   // Read-only: every method but GET and HEAD is refused.
   const auto reject = [](const httplib::Request&, httplib::Response& res) {
@@ -42,6 +95,13 @@ AtlasServer::AtlasServer(const fs::path& atlas_dir, const ServeOptions& options)
   server.Delete(".*", reject);
   server.Patch(".*", reject);
   server.Options(".*", reject);
+  server.set_payload_max_length(64 * 1024);  // a viewer only GETs: no large request bodies
+  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("Cache-Control", "no-cache");
+  });
+
   if (options.port == 0) {
     impl_->port = server.bind_to_any_port(options.host);
   } else {
