@@ -1,0 +1,177 @@
+// End to end: the real `photoatlas run` executable on generated photos and, when ../shared is
+// present, on a subset of the intel_scenes data set.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sys/wait.h>
+
+#include "cluster/metrics.h"
+#include "image_fixtures.h"
+#include "test_support.h"
+
+using namespace photoatlas;
+using namespace photoatlas::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult run_photoatlas(const std::string& args) {
+  const std::string command = quote(PHOTOATLAS_BINARY) + " " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, got);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::map<std::string, std::size_t> column_index(const std::vector<std::string>& header) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < header.size(); ++i) index[header[i]] = i;
+  return index;
+}
+
+// Label of a generated colour-family photo from its file name (red_3.jpg → 0).
+int family_of(const std::string& path) {
+  const std::string name = fs::path(path).filename().string();
+  if (name.rfind("red", 0) == 0) return 0;
+  if (name.rfind("green", 0) == 0) return 1;
+  if (name.rfind("blue", 0) == 0) return 2;
+  return -1;
+}
+
+}  // namespace
+
+TEST(EndToEnd, ThreeColourFamiliesBecomeThreeClusters) {
+  TempDir dir;
+  write_colour_families(dir / "photos", 12, 42);
+  { std::ofstream(dir / "photos" / "broken.jpg") << "definitely not a JPEG"; }
+  const auto result = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " +
+                                     quote((dir / "atlas").string()) + " -k 3 --perplexity 8 --seed 1 --threads 2");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("36 images in the atlas"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("broken.jpg"), std::string::npos) << "the bad file is named on stderr";
+
+  const auto points = read_csv(dir / "atlas" / "points.csv");
+  ASSERT_EQ(points.size(), 37u);
+  auto col = column_index(points[0]);
+  ASSERT_TRUE(col.count("path") && col.count("raw_x") && col.count("raw_y") && col.count("raw_cluster"));
+  EXPECT_EQ(col["path"], 0u);
+  std::vector<int> truth, clusters;
+  std::set<std::string> thumbs;
+  for (std::size_t r = 1; r < points.size(); ++r) {
+    truth.push_back(family_of(points[r][col["path"]]));
+    clusters.push_back(std::stoi(points[r][col["raw_cluster"]]));
+    EXPECT_TRUE(std::isfinite(std::stod(points[r][col["raw_x"]])));
+    EXPECT_TRUE(fs::exists(dir / "atlas" / "thumbs" / (points[r][col["id"]] + ".jpg")));
+  }
+  EXPECT_DOUBLE_EQ(cluster::adjusted_rand_index(truth, clusters), 1.0);
+
+  const auto failures = read_csv(dir / "atlas" / "failures.csv");
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_NE(failures[1][0].find("broken.jpg"), std::string::npos);
+  EXPECT_EQ(failures[1][1], "not an image in a format photoatlas can read");
+
+  std::ifstream in(dir / "atlas" / "data" / "atlas.json");
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["count"], 36);
+  EXPECT_EQ(doc["layouts"][0]["id"], "raw");
+  EXPECT_EQ(doc["layouts"][0]["clusters"].size(), 3u);
+  EXPECT_TRUE(fs::exists(dir / "atlas" / "index.html"));
+
+  // Same seed, same atlas.
+  const auto again = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " +
+                                    quote((dir / "atlas2").string()) + " -k 3 --perplexity 8 --seed 1 --threads 2 -q");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(read_csv(dir / "atlas2" / "points.csv"), points);
+}
+
+TEST(EndToEnd, NothingUsableExitsNonZeroAndKeepsThePreviousAtlas) {
+  TempDir dir;
+  fs::create_directories(dir / "bad");
+  { std::ofstream(dir / "bad" / "a.jpg") << "nope"; }
+  fs::create_directories(dir / "atlas");
+  std::ofstream(dir / "atlas" / "index.html") << "previous";
+  const auto result = run_photoatlas("run " + quote((dir / "bad").string()) + " -o " + quote((dir / "atlas").string()));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("error: none of the 1 image files could be read"), std::string::npos) << result.output;
+  std::ifstream previous(dir / "atlas" / "index.html");
+  std::string text;
+  previous >> text;
+  EXPECT_EQ(text, "previous");
+
+  const auto empty = run_photoatlas("run " + quote((dir / "missing").string()) + " -o " + quote((dir / "x").string()));
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.output.find("no such file or folder"), std::string::npos) << empty.output;
+}
+
+TEST(EndToEnd, BadArgumentsAreOneClearLine) {
+  const auto result = run_photoatlas("run");
+  EXPECT_NE(result.exit_code, 0);
+  const auto bad_k = run_photoatlas("run x -o y -k 0");
+  EXPECT_NE(bad_k.exit_code, 0);
+  EXPECT_NE(bad_k.output.find("-k"), std::string::npos) << bad_k.output;
+}
+
+// The study's first experiment on real photos: raw pixels, K-Means with k = 6 on intel_scenes.
+TEST(EndToEnd, IntelScenesSubset) {
+  const auto shared = shared_dir();
+  if (!shared) GTEST_SKIP() << "../shared is absent: skipping the intel_scenes end-to-end test";
+  const fs::path dataset = *shared / "datasets" / "intel_scenes";
+  const auto labels = read_csv(dataset / "labels.csv");
+  ASSERT_GT(labels.size(), 1u);
+
+  // A deterministic subset: the first 100 images of each class, linked into one folder.
+  TempDir dir;
+  fs::create_directories(dir / "photos");
+  std::map<std::string, int> per_class, class_id;
+  std::map<std::string, int> label_of_name;
+  for (std::size_t r = 1; r < labels.size(); ++r) {
+    const std::string& label = labels[r][1];
+    if (per_class[label]++ >= 100) continue;
+    if (!class_id.count(label)) class_id[label] = static_cast<int>(class_id.size());
+    const std::string name = label + "_" + fs::path(labels[r][0]).filename().string();
+    fs::create_symlink(dataset / labels[r][0], dir / "photos" / name);
+    label_of_name[name] = class_id[label];
+  }
+  const std::size_t expected = label_of_name.size();
+  const auto result = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " +
+                                     quote((dir / "atlas").string()) + " -k 6 --seed 0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto points = read_csv(dir / "atlas" / "points.csv");
+  ASSERT_EQ(points.size(), expected + 1) << "every image appears in points.csv";
+  auto col = column_index(points[0]);
+  std::vector<int> truth, clusters;
+  for (std::size_t r = 1; r < points.size(); ++r) {
+    truth.push_back(label_of_name.at(fs::path(points[r][0]).filename().string()));
+    clusters.push_back(std::stoi(points[r][col["raw_cluster"]]));
+  }
+  const double nmi = cluster::normalized_mutual_info(truth, clusters);
+  std::printf("intel_scenes subset (%zu images): raw-pixel K-Means k=6 NMI = %.3f\n", expected, nmi);
+  // Raw pixels carry little meaning (the study's point): NMI near 0.18, but well above chance.
+  EXPECT_GT(nmi, 0.08);
+  EXPECT_LT(nmi, 0.45);
+}
