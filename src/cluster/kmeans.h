@@ -28,6 +28,12 @@ struct Clustering {
   std::vector<std::size_t> sizes;        // points per cluster
 };
 
+// Labels are ordered by cluster size, largest first (ties: the cluster whose first member comes first),
+// so label 0 is always the biggest group in legends. No cluster is empty (k is clipped to the number of
+// points; empty clusters are re-seeded during the iterations). The centroids are the means of the returned labels' members and `inertia` is computed for
+// exactly that (labels, centroids) pair. Deterministic for a given seed and num_threads.
+// Empty data gives an empty result (k = 0). Throws std::invalid_argument for k, restarts or
+// max_iterations below 1 or a negative tolerance. progress(r, restarts) after each restart r.
 Clustering kmeans(const FloatMatrix& data, const KMeansOptions& options, const ProgressCallback& progress = {});
 
 }  // namespace photoatlas::cluster
