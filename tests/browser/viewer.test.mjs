@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// End-to-end test of the viewer: draws test photos, runs the real CLI on them, serves the atlas
+// with `photoatlas serve`, and drives Debian's chromium through playwright-core.
+//
+//   node tests/browser/viewer.test.mjs
+//
+// Environment:
+//   PHOTOATLAS_BIN        the photoatlas binary (default: <repo>/build/photoatlas)
+//   PHOTOATLAS_ARTIFACTS  folder for the screenshots (default: <tmpdir>/photoatlas-browser-artifacts)
+//   PHOTOATLAS_CHROMIUM   chromium binary (default: /usr/bin/chromium)
+//   PHOTOATLAS_TEST_FIXTURE=1  test against a hand-made atlas (make-fixture.mjs, two layouts) served
+//                         by python3 -m http.server under a sub-path, instead of the CLI. Explicit opt-in:
+//                         without it a missing binary is a failure, never a silent pass.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  FAMILIES,
+  REPO_ROOT,
+  drawPhotos,
+  freePort,
+  launchChromium,
+  startServer,
+  stopProcess,
+  writePhotos,
+} from './lib.mjs';
+import { makeFixture } from './make-fixture.mjs';
+
+const FIXTURE = process.env.PHOTOATLAS_TEST_FIXTURE === '1';
+const BIN = process.env.PHOTOATLAS_BIN || path.join(REPO_ROOT, 'build', 'photoatlas');
+const ARTIFACTS = process.env.PHOTOATLAS_ARTIFACTS || path.join(os.tmpdir(), 'photoatlas-browser-artifacts');
+const VIEWPORT = { width: 1280, height: 800 };
+
+const s = {
+  tmp: null,
+  browser: null,
+  page: null,
+  server: null,
+  url: null,
+  atlas: null,
+  photos: null,
+  consoleErrors: [],
+  pageErrors: [],
+  failedRequests: [],
+};
+
+function log(msg) {
+  console.log(`# ${msg}`);
+}
+
+async function setUp() {
+  s.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'photoatlas-browser-'));
+  s.browser = await launchChromium();
+  const context = await s.browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 2 });
+  s.page = await context.newPage();
+
+  const atlasDir = path.join(s.tmp, 'atlas');
+  let serveCmd, serveArgs, port = await freePort(), urlPath = '/';
+  if (FIXTURE) {
+    log('PHOTOATLAS_TEST_FIXTURE=1: hand-made fixture atlas, served by python3 -m http.server');
+    s.atlas = await makeFixture(atlasDir, s.page, { layouts: 2, count: 30 });
+    serveCmd = 'python3';
+    serveArgs = ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', s.tmp, String(port)];
+    urlPath = '/atlas/'; // a sub-path: the viewer must use relative URLs only
+  } else {
+    if (!fs.existsSync(BIN)) {
+      throw new Error(
+        `photoatlas binary not found at ${BIN}: build it first (cmake -S . -B build && cmake --build build) ` +
+          `or point PHOTOATLAS_BIN at it (PHOTOATLAS_TEST_FIXTURE=1 tests the viewer alone against a hand-made atlas)`,
+      );
+    }
+    s.photos = await drawPhotos(s.page, { n: 30, seed: 1 });
+    writePhotos(path.join(s.tmp, 'photos'), s.photos);
+    log(`wrote ${s.photos.length} photos to ${path.join(s.tmp, 'photos')}`);
+    const args = ['run', path.join(s.tmp, 'photos'), '-o', atlasDir, '-k', '3', '--perplexity', '5', '--seed', '0'];
+    log(`${BIN} ${args.join(' ')}`);
+    const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 300_000 });
+    if (r.error || r.status !== 0) {
+      throw new Error(`photoatlas run failed (${r.error ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`);
+    }
+    for (const f of ['index.html', 'data/atlas.json']) {
+      assert.ok(fs.existsSync(path.join(atlasDir, f)), `photoatlas run wrote no ${f}`);
+    }
+    s.atlas = JSON.parse(fs.readFileSync(path.join(atlasDir, 'data', 'atlas.json'), 'utf8'));
+    serveCmd = BIN;
+    serveArgs = ['serve', atlasDir, '--port', String(port)];
+  }
+
+  s.server = await startServer(serveCmd, serveArgs, port, { timeoutMs: 20_000 });
+  const printed = s.server.url;
+  s.url = !FIXTURE && printed ? new URL(printed).href : `http://127.0.0.1:${port}${urlPath}`;
+  log(`serving at ${s.url}${printed ? ` (server printed ${printed})` : ''}`);
+
+  s.page.on('console', (m) => {
+    if (m.type() === 'error') s.consoleErrors.push(m.text());
+  });
+  s.page.on('pageerror', (e) => s.pageErrors.push(String(e)));
+  s.page.on('requestfailed', (r) => s.failedRequests.push(`${r.url()} (${r.failure()?.errorText})`));
+  s.page.on('response', (r) => {
+    if (r.status() >= 400) s.failedRequests.push(`${r.url()} (HTTP ${r.status()})`);
+  });
+
+  await s.page.goto(s.url, { waitUntil: 'load', timeout: 20_000 });
+  await s.page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+}
+
+async function tearDown() {
+  try {
+    if (s.browser) await s.browser.close();
+  } catch (e) {
+    console.error(`closing chromium: ${e.message}`);
+  }
+  if (s.server) await stopProcess(s.server.proc);
+  if (s.tmp) fs.rmSync(s.tmp, { recursive: true, force: true });
+}
+
+const api = (fn, ...args) => s.page.evaluate(fn, ...args);
+const layoutIds = () => s.atlas.layouts.map((l) => l.id);
+
+/** The image of a layout whose nearest neighbour on screen is farthest away: safe to hover. */
+async function loneliestPoint(layoutId) {
+  const pos = await api(
+    ([id, n]) => Array.from({ length: n }, (_, i) => window.__photoatlas.screenPositionOf(id, i)),
+    [layoutId, s.atlas.count],
+  );
+  let best = -1, bestD = -1;
+  pos.forEach((p, i) => {
+    if (!p.inside) return;
+    let d = Infinity;
+    pos.forEach((q, j) => {
+      if (j !== i) d = Math.min(d, Math.hypot(p.x - q.x, p.y - q.y));
+    });
+    if (d > bestD) {
+      bestD = d;
+      best = i;
+    }
+  });
+  return { index: best, pos: pos[best], gap: bestD };
+}
+
+/** RGBA bytes of a CSS-pixel box of a layout's canvas around (x, y) (client coordinates). */
+async function canvasPatch(layoutId, x, y, half = 12) {
+  return api(
+    ([id, x, y, half]) => {
+      const c = document.querySelector(`canvas[data-testid="map-canvas"][data-layout="${id}"]`);
+      const r = c.getBoundingClientRect();
+      const k = c.width / r.width;
+      const ctx = c.getContext('2d');
+      const d = ctx.getImageData(Math.round((x - r.left - half) * k), Math.round((y - r.top - half) * k), Math.round(2 * half * k), Math.round(2 * half * k));
+      return Array.from(d.data);
+    },
+    [layoutId, x, y, half],
+  );
+}
+
+describe('photoatlas viewer', { timeout: 420_000 }, () => {
+  before(
+    async () => {
+      try {
+        await setUp();
+      } catch (e) {
+        console.error(`FAIL setup: ${e.message}`);
+        throw e;
+      }
+    },
+    { timeout: 360_000 },
+  );
+  after(tearDown, { timeout: 30_000 });
+
+  it('shows the title, the image count and one map panel per layout', async () => {
+    const title = await s.page.textContent('[data-testid="title"]');
+    assert.equal(title, s.atlas.title || 'photoatlas');
+    const counts = await s.page.textContent('[data-testid="counts"]');
+    assert.match(counts, new RegExp(`^${s.atlas.count} images?`));
+    const canvases = await s.page.$$eval('canvas[data-testid="map-canvas"]', (cs) =>
+      cs.map((c) => ({ id: c.dataset.layout, w: c.width, h: c.height, cw: c.clientWidth })),
+    );
+    assert.deepEqual(canvases.map((c) => c.id), layoutIds());
+    for (const c of canvases) {
+      assert.ok(c.cw > 200, `canvas ${c.id} is ${c.cw} CSS px wide`);
+      assert.equal(c.w, c.cw * 2, 'backing store is CSS size x devicePixelRatio');
+    }
+    assert.equal(await api(() => window.__photoatlas.ready), true);
+    assert.deepEqual(await api(() => window.__photoatlas.layouts), layoutIds());
+    log(`${s.atlas.count} images, layouts: ${layoutIds().join(', ')}, clusters: ${s.atlas.layouts.map((l) => l.clusters.length).join(', ')}`);
+    if (s.photos) {
+      // Information only (the viewer test does not judge the pipeline): how well the clusters follow the colour families.
+      const lay = s.atlas.layouts[0];
+      const fam = (name) => FAMILIES.find((f) => name.startsWith(f));
+      const byCluster = new Map();
+      s.atlas.images.forEach((im, i) => {
+        const c = lay.cluster[i];
+        if (!byCluster.has(c)) byCluster.set(c, {});
+        const m = byCluster.get(c);
+        m[fam(im.name)] = (m[fam(im.name)] ?? 0) + 1;
+      });
+      log(`cluster composition (${lay.id}): ${JSON.stringify(Object.fromEntries(byCluster))}`);
+    }
+  });
+
+  it('hovering a point shows the tooltip with its thumbnail, file name and cluster, and outlines it', async () => {
+    const id = layoutIds()[0];
+    const { index, pos, gap } = await loneliestPoint(id);
+    assert.ok(index >= 0, 'no point inside the canvas');
+    const before = await canvasPatch(id, pos.x, pos.y);
+    await s.page.mouse.move(pos.x, pos.y);
+    const tip = s.page.locator('[data-testid="tooltip"]');
+    await tip.waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal(await api(() => window.__photoatlas.hoveredImage()), index, `hovered image (nearest gap ${gap.toFixed(1)} px)`);
+    await s.page.waitForFunction(
+      () => {
+        const img = document.querySelector('[data-testid="tooltip-image"]');
+        return img && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: 5000 },
+    );
+    const image = s.atlas.images[index];
+    assert.equal(await s.page.textContent('[data-testid="tooltip-name"]'), image.name);
+    const lay = s.atlas.layouts[0];
+    assert.equal(await s.page.textContent('[data-testid="tooltip-cluster"]'), lay.clusters[lay.cluster[index]].name);
+    const src = await s.page.getAttribute('[data-testid="tooltip-image"]', 'src');
+    assert.ok(src.endsWith(image.thumb), `tooltip image src ${src} ends with ${image.thumb}`);
+    if (image.caption) assert.equal(await s.page.textContent('[data-testid="tooltip-caption"]'), image.caption);
+    await s.page.waitForTimeout(100); // one animation frame for the outline
+    const after = await canvasPatch(id, pos.x, pos.y);
+    assert.notDeepEqual(after, before, 'the canvas around the hovered point did not change (no outline)');
+    for (const other of layoutIds().slice(1)) {
+      // Linked highlight: the same image is outlined in the other panel.
+      const p = await api(([o, i]) => window.__photoatlas.screenPositionOf(o, i), [other, index]);
+      const patch = await canvasPatch(other, p.x, p.y);
+      const white = patch.filter((v, k) => k % 4 === 0 && v > 240 && patch[k + 1] > 240 && patch[k + 2] > 240).length;
+      assert.ok(white > 4, `image ${index} is not outlined in panel ${other}`);
+    }
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const shot = path.join(ARTIFACTS, 'viewer-hover.png');
+    await s.page.screenshot({ path: shot });
+    log(`screenshot: ${shot}`);
+  });
+
+  it('moving off the points hides the tooltip', async () => {
+    await s.page.mouse.move(3, 3);
+    await s.page.locator('[data-testid="tooltip"]').waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await api(() => window.__photoatlas.hoveredImage()), null);
+  });
+
+  it('clicking a legend entry highlights its cluster, clicking again clears it (and the keyboard works)', async () => {
+    const id = layoutIds()[0];
+    const entries = s.page.locator(`[data-testid="legend-entry"][data-layout="${id}"]`);
+    assert.equal(await entries.count(), s.atlas.layouts[0].clusters.length);
+    const entry = entries.nth(1);
+    const cluster = Number(await entry.getAttribute('data-cluster'));
+    assert.equal(await entry.evaluate((e) => e.tagName), 'BUTTON');
+    assert.equal(await entry.getAttribute('aria-pressed'), 'false');
+    await entry.click();
+    assert.equal(await api((l) => window.__photoatlas.highlightedCluster(l), id), cluster);
+    assert.equal(await entry.getAttribute('aria-pressed'), 'true');
+    await fs.promises.mkdir(ARTIFACTS, { recursive: true });
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-highlight.png') });
+    await entry.click();
+    assert.equal(await api((l) => window.__photoatlas.highlightedCluster(l), id), null);
+    assert.equal(await entry.getAttribute('aria-pressed'), 'false');
+    await entry.focus();
+    await s.page.keyboard.press('Enter');
+    assert.equal(await api((l) => window.__photoatlas.highlightedCluster(l), id), cluster);
+    await s.page.keyboard.press('Space');
+    assert.equal(await api((l) => window.__photoatlas.highlightedCluster(l), id), null);
+  });
+
+  it('wheel zooms around the cursor, dragging pans, "Reset view" restores the fitted view', async () => {
+    const id = layoutIds()[0];
+    const box = await s.page.locator(`canvas[data-testid="map-canvas"][data-layout="${id}"]`).boundingBox();
+    const cx = box.x + box.width * 0.4, cy = box.y + box.height * 0.6;
+    const v0 = await api((l) => window.__photoatlas.view(l), id);
+    await s.page.mouse.move(cx, cy);
+    await s.page.mouse.wheel(0, -400);
+    await s.page.waitForFunction(([l, z]) => window.__photoatlas.view(l).zoom > z * 1.2, [id, v0.zoom], { timeout: 5000 });
+    const v1 = await api((l) => window.__photoatlas.view(l), id);
+    // the data point under the cursor stays under the cursor
+    const local = (v) => [(cx - box.x - v.tx) / v.scale, (v.ty - (cy - box.y)) / v.scale];
+    const [ax, ay] = local(v0), [bx, by] = local(v1);
+    assert.ok(Math.abs(ax - bx) * v1.scale < 1 && Math.abs(ay - by) * v1.scale < 1, 'zoom is not centred on the cursor');
+    await s.page.mouse.move(cx, cy);
+    await s.page.mouse.down();
+    await s.page.mouse.move(cx + 60, cy + 30, { steps: 5 });
+    await s.page.mouse.up();
+    const v2 = await api((l) => window.__photoatlas.view(l), id);
+    assert.ok(Math.abs(v2.tx - v1.tx - 60) < 1 && Math.abs(v2.ty - v1.ty - 30) < 1, `pan moved by ${v2.tx - v1.tx}, ${v2.ty - v1.ty}`);
+    await s.page.click(`[data-testid="reset-view"][data-layout="${id}"]`);
+    const v3 = await api((l) => window.__photoatlas.view(l), id);
+    assert.ok(Math.abs(v3.zoom - 1) < 1e-9 && Math.abs(v3.tx - v0.tx) < 1e-6 && Math.abs(v3.ty - v0.ty) < 1e-6, 'reset view');
+  });
+
+  it('a window resize re-lays out the maps, every point stays inside', async () => {
+    const before = await s.page.$$eval('canvas[data-testid="map-canvas"]', (cs) => cs.map((c) => c.clientWidth));
+    await s.page.setViewportSize({ width: 900, height: 640 });
+    await s.page.waitForFunction(
+      (w) => [...document.querySelectorAll('canvas[data-testid="map-canvas"]')].every((c, i) => c.clientWidth < w[i] && c.width === c.clientWidth * 2),
+      before,
+      { timeout: 5000 },
+    );
+    for (const id of layoutIds()) {
+      const inside = await api(
+        ([l, n]) => Array.from({ length: n }, (_, i) => window.__photoatlas.screenPositionOf(l, i).inside),
+        [id, s.atlas.count],
+      );
+      assert.ok(inside.every(Boolean), `some points of ${id} are outside the canvas after resize`);
+    }
+    await s.page.setViewportSize(VIEWPORT);
+  });
+
+  it('page text from the data is text, never markup', async () => {
+    // No element was created from data: the title element has no children, captions stay literal.
+    assert.equal(await s.page.$eval('[data-testid="title"]', (e) => e.childElementCount), 0);
+    assert.equal(await s.page.$$eval('[data-testid="tooltip"] img', (l) => l.length), 1);
+    assert.ok(!(await s.page.title()).includes('pwned'));
+  });
+
+  it('no console errors, page errors or failed requests', async () => {
+    await s.page.waitForTimeout(200);
+    const shot = path.join(ARTIFACTS, 'viewer.png');
+    await s.page.screenshot({ path: shot });
+    log(`screenshot: ${shot}`);
+    assert.deepEqual(s.pageErrors, [], 'page errors');
+    assert.deepEqual(s.consoleErrors, [], 'console errors');
+    assert.deepEqual(s.failedRequests, [], 'failed requests');
+  });
+});
