@@ -103,7 +103,9 @@ void write_atlas_json(const AtlasContent& content, const fs::path& file) {
   for (const auto& image : content.images) {
     json entry = {{"id", image.record.id},
                   {"name", image.record.display_name},
-                  {"path", image.record.path},
+                  // Relative to the input folder: a published atlas should not reveal local folder names.
+                  {"path", image.record.relative_path.empty() ? image.record.display_name
+                                                              : image.record.relative_path},
                   {"thumb", thumbnail_path(image.record.id)},
                   {"width", image.width},
                   {"height", image.height}};

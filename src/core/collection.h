@@ -12,6 +12,7 @@ namespace photoatlas {
 struct ImageRecord {
   std::string id;            // short stable identifier (hex of the content hash)
   std::string path;          // path as given/discovered (what points.csv shows)
+  std::string relative_path; // path below the input folder it was found in (what the published atlas shows)
   std::string display_name;  // file name shown to the person
   std::uint64_t content_hash = 0;
   std::uint64_t file_size = 0;

@@ -63,7 +63,9 @@ bool is_hidden(const fs::path& path) {
 struct Walker {
   const DiscoverOptions& options;
   std::vector<fs::path> files;
+  std::vector<fs::path> roots;  // per file: the input it was found under
   std::vector<Failure> failures;
+  fs::path current_root;
   std::set<fs::path> visited_dirs;  // canonical paths: breaks symlink loops
 
   void walk_dir(const fs::path& dir, bool top_level) {
@@ -102,6 +104,7 @@ struct Walker {
         if (options.recursive) walk_dir(path, false);
       } else if (fs::is_regular_file(status) && has_image_extension(path)) {
         files.push_back(path);
+        roots.push_back(current_root);
       }
     }
     (void)top_level;
@@ -113,9 +116,11 @@ struct Walker {
     if (ec || !fs::exists(status)) {
       failures.push_back({input.string(), "no such file or folder"});
     } else if (fs::is_directory(status)) {
+      current_root = input;
       walk_dir(input, true);
     } else if (fs::is_regular_file(status)) {
       files.push_back(input);  // named explicitly: tried whatever its extension
+      roots.push_back(input.parent_path());
     } else {
       failures.push_back({input.string(), "not a regular file or folder"});
     }
@@ -126,16 +131,20 @@ struct Walker {
 
 Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& options,
                     const ProgressCallback& progress) {
-  Walker walker{options, {}, {}, {}};
+  Walker walker{options, {}, {}, {}, {}, {}};
   for (const auto& input : inputs) walker.add_input(input);
 
   // The same file reached twice (named twice, or through a symlink) is one file.
-  std::vector<fs::path> files;
+  std::vector<fs::path> files, roots;
   std::set<fs::path> seen;
-  for (const auto& file : walker.files) {
+  for (std::size_t i = 0; i < walker.files.size(); ++i) {
+    const fs::path& file = walker.files[i];
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(file, ec);
-    if (seen.insert(ec ? file : canonical).second) files.push_back(file);
+    if (seen.insert(ec ? file : canonical).second) {
+      files.push_back(file);
+      roots.push_back(walker.roots[i]);
+    }
   }
 
   struct Hashed {
@@ -177,6 +186,9 @@ Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& 
     record.content_hash = hashed[i].hash;
     record.id = hash_hex(hashed[i].hash);
     record.path = path;
+    record.relative_path = files[i].lexically_relative(roots[i]).generic_string();
+    if (record.relative_path.empty() || record.relative_path.rfind("..", 0) == 0)
+      record.relative_path = files[i].filename().string();
     record.display_name = files[i].filename().string();
     record.file_size = hashed[i].size;
     collection.images.push_back(std::move(record));

@@ -23,6 +23,7 @@ atlas::AtlasContent two_images() {
     image.record.id = i == 0 ? "00000000000000aa" : "00000000000000bb";
     image.record.path = i == 0 ? "photos/a, \"quoted\".jpg" : "photos/=cmd.jpg";
     image.record.display_name = i == 0 ? "a, \"quoted\".jpg" : "=cmd.jpg";
+    image.record.relative_path = i == 0 ? "a, \"quoted\".jpg" : "";
     image.record.caption = i == 0 ? "<script>alert(1)</script>" : "";
     image.record.taken_at = i == 0 ? std::optional<std::int64_t>(1559383200) : std::nullopt;
     image.width = 400;
@@ -96,6 +97,8 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(doc["count"], 2);
   EXPECT_EQ(doc["title"], "Test <atlas>");
   EXPECT_EQ(doc["images"][0]["thumb"], "thumbs/00000000000000aa.jpg");
+  EXPECT_EQ(doc["images"][0]["path"], "a, \"quoted\".jpg") << "relative to the input, not photos/...";
+  EXPECT_EQ(doc["images"][1]["path"], "=cmd.jpg") << "the file name when no relative path is known";
   EXPECT_EQ(doc["images"][0]["caption"], "<script>alert(1)</script>");
   EXPECT_FALSE(doc["images"][1].contains("caption"));
   const auto& layout = doc["layouts"][0];

@@ -37,6 +37,8 @@ TEST(Discover, WalksFoldersRecursivelyInSortedOrder) {
 
   const Collection c = ingest::discover({dir / "photos"}, {});
   EXPECT_EQ(names(c), (std::vector<std::string>{"A.PNG", "b.jpg", "c.webp", "d.tif"}));
+  EXPECT_EQ(c.images[3].relative_path, "sub/deeper/d.tif");
+  EXPECT_EQ(c.images[0].relative_path, "A.PNG");
   EXPECT_TRUE(c.failures.empty());
   for (const auto& image : c.images) {
     EXPECT_EQ(image.id.size(), 16u);
