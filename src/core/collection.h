@@ -18,6 +18,16 @@ struct ImageRecord {
   std::uint64_t file_size = 0;
   std::optional<std::int64_t> taken_at;  // seconds since epoch, when known
   std::string caption;
+
+  // Where the bytes are when not a plain file: a member of a ZIP archive (`path` is then
+  // "<archive>/<member>" for display).
+  std::string archive;
+  std::string member;
+
+  // From an Instagram export: the post the photo belongs to, and what its caption mentions.
+  std::string post_id;
+  std::vector<std::string> hashtags;  // without '#', as written
+  std::vector<std::string> mentions;  // without '@'
 };
 
 // An input that could not be used, and why, in words a person understands.
@@ -29,6 +39,8 @@ struct Failure {
 struct Collection {
   std::vector<ImageRecord> images;
   std::vector<Failure> failures;
+  std::size_t videos_skipped = 0;  // videos named by an export: counted, not mapped
+  std::size_t posts = 0;           // posts read from an export
 };
 
 }  // namespace photoatlas

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/parallel.h"
+#include "ingest/source.h"
 
 namespace photoatlas::features {
 
@@ -26,7 +27,7 @@ ComputedFeatures compute_features(const Collection& collection, const std::vecto
   parallel_for_dynamic(n, options.num_threads, [&](std::size_t i) {
     const ImageRecord& record = collection.images[i];
     try {
-      ingest::DecodedImage decoded = ingest::decode_file(record.path, decode);
+      ingest::DecodedImage decoded = ingest::decode_record(record, decode);
       for (std::size_t e = 0; e < extractors.size(); ++e) {
         const std::size_t dims = extractors[e]->dims();
         extractors[e]->extract(decoded.image, std::span<float>(buffers[e].data() + i * dims, dims));

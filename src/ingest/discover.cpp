@@ -13,6 +13,8 @@
 #include <unordered_map>
 
 #include "core/parallel.h"
+#include "ingest/instagram.h"
+#include "ingest/source.h"
 
 namespace fs = std::filesystem;
 
@@ -65,6 +67,9 @@ struct Walker {
   std::vector<fs::path> files;
   std::vector<fs::path> roots;  // per file: the input it was found under
   std::vector<Failure> failures;
+  std::vector<ImageRecord> export_records;  // from Instagram exports, bytes possibly inside a ZIP
+  std::size_t videos_skipped = 0;
+  std::size_t posts = 0;
   fs::path current_root;
   std::set<fs::path> visited_dirs;  // canonical paths: breaks symlink loops
 
@@ -115,6 +120,12 @@ struct Walker {
     const auto status = fs::status(input, ec);
     if (ec || !fs::exists(status)) {
       failures.push_back({input.string(), "no such file or folder"});
+    } else if (looks_like_instagram_export(input)) {
+      Collection exported = read_instagram_export(input);
+      std::move(exported.images.begin(), exported.images.end(), std::back_inserter(export_records));
+      std::move(exported.failures.begin(), exported.failures.end(), std::back_inserter(failures));
+      videos_skipped += exported.videos_skipped;
+      posts += exported.posts;
     } else if (fs::is_directory(status)) {
       current_root = input;
       walk_dir(input, true);
@@ -131,66 +142,59 @@ struct Walker {
 
 Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& options,
                     const ProgressCallback& progress) {
-  Walker walker{options, {}, {}, {}, {}, {}};
+  Walker walker{options, {}, {}, {}, {}, 0, 0, {}};
   for (const auto& input : inputs) walker.add_input(input);
 
-  // The same file reached twice (named twice, or through a symlink) is one file.
-  std::vector<fs::path> files, roots;
+  // Candidates in input order: plain files (the same file reached twice, named twice or through
+  // a symlink, is one file), then export photos.
+  std::vector<ImageRecord> candidates;
   std::set<fs::path> seen;
   for (std::size_t i = 0; i < walker.files.size(); ++i) {
     const fs::path& file = walker.files[i];
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(file, ec);
-    if (seen.insert(ec ? file : canonical).second) {
-      files.push_back(file);
-      roots.push_back(walker.roots[i]);
-    }
+    if (!seen.insert(ec ? file : canonical).second) continue;
+    ImageRecord record;
+    record.path = file.string();
+    record.display_name = file.filename().string();
+    record.relative_path = file.lexically_relative(walker.roots[i]).generic_string();
+    if (record.relative_path.empty() || record.relative_path.rfind("..", 0) == 0) record.relative_path = record.display_name;
+    record.file_size = fs::file_size(file, ec);
+    candidates.push_back(std::move(record));
   }
+  std::move(walker.export_records.begin(), walker.export_records.end(), std::back_inserter(candidates));
 
-  struct Hashed {
-    std::uint64_t hash = 0;
-    std::uint64_t size = 0;
-    std::string error;
-  };
-  std::vector<Hashed> hashed(files.size());
+  std::vector<std::string> errors(candidates.size());
   std::atomic<std::size_t> done{0};
   std::mutex progress_mutex;
-  parallel_for_dynamic(files.size(), options.num_threads, [&](std::size_t i) {
+  parallel_for_dynamic(candidates.size(), options.num_threads, [&](std::size_t i) {
     try {
-      std::error_code ec;
-      hashed[i].size = fs::file_size(files[i], ec);
-      hashed[i].hash = hash_file(files[i]);
+      candidates[i].content_hash = hash_record(candidates[i]);
     } catch (const std::exception& e) {
-      hashed[i].error = std::string("cannot read file (") + e.what() + ")";
+      errors[i] = std::string("cannot read file (") + e.what() + ")";
     }
     std::size_t now = ++done;
     std::lock_guard lock(progress_mutex);
-    report(progress, now, files.size());
+    report(progress, now, candidates.size());
   });
 
   Collection collection;
   collection.failures = std::move(walker.failures);
+  collection.videos_skipped = walker.videos_skipped;
+  collection.posts = walker.posts;
   std::unordered_map<std::uint64_t, std::size_t> first_with_hash;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string path = files[i].string();
-    if (!hashed[i].error.empty()) {
-      collection.failures.push_back({path, hashed[i].error});
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    ImageRecord& record = candidates[i];
+    if (!errors[i].empty()) {
+      collection.failures.push_back({record.path, errors[i]});
       continue;
     }
-    auto [it, inserted] = first_with_hash.emplace(hashed[i].hash, collection.images.size());
+    auto [it, inserted] = first_with_hash.emplace(record.content_hash, collection.images.size());
     if (!inserted) {
-      collection.failures.push_back({path, "duplicate of " + collection.images[it->second].path + " (same bytes)"});
+      collection.failures.push_back({record.path, "duplicate of " + collection.images[it->second].path + " (same bytes)"});
       continue;
     }
-    ImageRecord record;
-    record.content_hash = hashed[i].hash;
-    record.id = hash_hex(hashed[i].hash);
-    record.path = path;
-    record.relative_path = files[i].lexically_relative(roots[i]).generic_string();
-    if (record.relative_path.empty() || record.relative_path.rfind("..", 0) == 0)
-      record.relative_path = files[i].filename().string();
-    record.display_name = files[i].filename().string();
-    record.file_size = hashed[i].size;
+    record.id = hash_hex(record.content_hash);
     collection.images.push_back(std::move(record));
   }
   return collection;
