@@ -42,6 +42,12 @@ std::string format_coordinate(float v) {
   return text;
 }
 
+std::string format_degrees(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f", v);
+  return text;
+}
+
 void write_points_csv(const AtlasContent& content, const fs::path& file) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   std::vector<std::string> header = {"path"};
@@ -50,7 +56,9 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
     header.push_back(layout.id + "_y");
     header.push_back(layout.id + "_cluster");
   }
-  for (const char* column : {"id", "name", "width", "height", "taken_at", "caption"}) header.emplace_back(column);
+  for (const char* column :
+       {"id", "name", "width", "height", "taken_at", "caption", "hashtags", "post_id", "camera", "latitude", "longitude"})
+    header.emplace_back(column);
   write_csv_row(out, header);
   for (std::size_t i = 0; i < content.images.size(); ++i) {
     const auto& image = content.images[i];
@@ -66,6 +74,13 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
     row.push_back(std::to_string(image.height));
     row.push_back(image.record.taken_at ? iso8601_utc(*image.record.taken_at) : "");
     row.push_back(image.record.caption);
+    std::string tags;
+    for (const auto& tag : image.record.hashtags) tags += (tags.empty() ? "#" : " #") + tag;
+    row.push_back(tags);
+    row.push_back(image.record.post_id);
+    row.push_back(image.camera);
+    row.push_back(image.latitude ? format_degrees(*image.latitude) : "");
+    row.push_back(image.longitude ? format_degrees(*image.longitude) : "");
     write_csv_row(out, row);
   }
   out.close();
@@ -111,6 +126,10 @@ void write_atlas_json(const AtlasContent& content, const fs::path& file) {
                   {"height", image.height}};
     if (image.record.taken_at) entry["taken_at"] = iso8601_utc(*image.record.taken_at);
     if (!image.record.caption.empty()) entry["caption"] = image.record.caption;
+    if (!image.record.hashtags.empty()) entry["hashtags"] = image.record.hashtags;
+    if (!image.record.post_id.empty()) entry["post"] = image.record.post_id;
+    if (!image.camera.empty()) entry["camera"] = image.camera;
+    if (image.latitude && image.longitude) entry["gps"] = {*image.latitude, *image.longitude};
     images.push_back(std::move(entry));
   }
   json layouts = json::array();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct AtlasImage {
   ImageRecord record;
   int width = 0;   // original size after EXIF orientation
   int height = 0;
+  std::string camera;                // from EXIF
+  std::optional<double> latitude;    // from EXIF GPS, degrees
+  std::optional<double> longitude;
 };
 
 struct AtlasContent {

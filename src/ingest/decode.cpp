@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <sstream>
 
@@ -102,6 +104,69 @@ std::pair<int, int> shrink_box(int w, int h, int min_short_side) {
   return {std::max(1, static_cast<int>(std::ceil(w * scale))), std::max(1, static_cast<int>(std::ceil(h * scale)))};
 }
 
+// libvips exposes EXIF tags as strings like "2019:06:01 10:00:00 (2019:06:01 10:00:00, ASCII, 20 components, 20 bytes)".
+std::string exif_string(const VImage& header, const char* field) {
+  if (header.get_typeof(field) == 0) return "";
+  const char* value = nullptr;
+  if (vips_image_get_string(header.get_image(), field, &value) != 0 || !value) {
+    vips_error_clear();
+    return "";
+  }
+  std::string text = value;
+  const auto paren = text.find(" (");
+  if (paren != std::string::npos) text.resize(paren);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.pop_back();
+  return text;
+}
+
+std::optional<std::int64_t> parse_exif_datetime(const std::string& text) {
+  int year, month, day, hour, minute, second;
+  if (std::sscanf(text.c_str(), "%d:%d:%d %d:%d:%d", &year, &month, &day, &hour, &minute, &second) != 6)
+    return std::nullopt;
+  if (year < 1800 || month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;  // "0000:00:00 00:00:00"
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+// "52/1 30/1 1234/100 (52, 30, 12.34, Rational, 3 components, 24 bytes)" → 52.5034...
+std::optional<double> parse_exif_coordinate(const std::string& value, const std::string& ref) {
+  double parts[3] = {0, 0, 0};
+  int n = 0;
+  std::istringstream in(value);
+  std::string token;
+  while (n < 3 && in >> token) {
+    const auto slash = token.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    const double num = std::atof(token.substr(0, slash).c_str());
+    const double den = std::atof(token.substr(slash + 1).c_str());
+    if (den == 0) return std::nullopt;
+    parts[n++] = num / den;
+  }
+  if (n != 3) return std::nullopt;
+  double degrees = parts[0] + parts[1] / 60.0 + parts[2] / 3600.0;
+  if (!ref.empty() && (ref[0] == 'S' || ref[0] == 'W')) degrees = -degrees;
+  return degrees;
+}
+
+void read_exif(const VImage& header, DecodedImage& out) {
+  out.taken_at = parse_exif_datetime(exif_string(header, "exif-ifd2-DateTimeOriginal"));
+  if (!out.taken_at) out.taken_at = parse_exif_datetime(exif_string(header, "exif-ifd0-DateTime"));
+  std::string make = exif_string(header, "exif-ifd0-Make"), model = exif_string(header, "exif-ifd0-Model");
+  out.camera = model.rfind(make, 0) == 0 ? model : (make.empty() ? model : make + (model.empty() ? "" : " " + model));
+  auto lat = parse_exif_coordinate(exif_string(header, "exif-ifd3-GPSLatitude"), exif_string(header, "exif-ifd3-GPSLatitudeRef"));
+  auto lon = parse_exif_coordinate(exif_string(header, "exif-ifd3-GPSLongitude"), exif_string(header, "exif-ifd3-GPSLongitudeRef"));
+  if (lat && lon) {
+    out.latitude = lat;
+    out.longitude = lon;
+  }
+}
+
 template <typename LoadHeader, typename LoadThumbnail>
 DecodedImage decode_with(const std::string& name, const DecodeOptions& options, LoadHeader load_header,
                          LoadThumbnail load_thumbnail) {
@@ -127,6 +192,7 @@ DecodedImage decode_with(const std::string& name, const DecodeOptions& options, 
     const char* loader = nullptr;
     if (header.get_typeof(VIPS_META_LOADER) != 0) loader = header.get_string(VIPS_META_LOADER);
     out.format = loader ? loader : "";
+    read_exif(header, out);
     return out;
   } catch (const VError& e) {
     vips_error_clear();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +23,11 @@ struct DecodedImage {
   int original_width = 0;  // after EXIF orientation
   int original_height = 0;
   std::string format;      // libvips loader name, e.g. "jpegload"
+  // From EXIF, when present.
+  std::optional<std::int64_t> taken_at;  // DateTimeOriginal (camera local time, read as UTC)
+  std::string camera;                    // "Make Model"
+  std::optional<double> latitude;        // degrees, north positive
+  std::optional<double> longitude;       // degrees, east positive
 };
 
 // A per-file problem, with a reason a person understands (no stack of library jargon).

@@ -43,6 +43,14 @@ class StageScope {
   std::chrono::steady_clock::time_point start_;
 };
 
+std::optional<std::int64_t> file_time(const std::string& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  const auto system = std::chrono::file_clock::to_sys(time);
+  return std::chrono::duration_cast<std::chrono::seconds>(system.time_since_epoch()).count();
+}
+
 void note(const RunObserver& observer, const std::string& message) {
   if (observer.note) observer.note(message);
 }
@@ -117,6 +125,10 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     collection = ingest::discover(options.inputs, discover_options, stage.progress());
   }
   summary.failures = collection.failures;
+  if (collection.posts > 0 || collection.videos_skipped > 0) {
+    note(observer, "Instagram export: " + std::to_string(collection.posts) + " posts, " +
+                       std::to_string(collection.videos_skipped) + " videos skipped");
+  }
   if (collection.images.empty()) {
     throw NothingUsableError("no image files found in the inputs", summary.failures);
   }
@@ -124,7 +136,8 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   atlas::StagingDir staging(options.output);
   atlas::AtlasContent content;
   content.title = options.title;
-  std::vector<std::pair<int, int>> original_sizes(collection.images.size());
+  // What decoding learns about each image (size, EXIF), filled from worker threads, one slot each.
+  std::vector<atlas::AtlasImage> decoded_info(collection.images.size());
 
   features::RawPixelExtractor raw({options.raw_size});
   features::ComputedFeatures computed;
@@ -137,7 +150,13 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
         collection, {&raw}, compute_options,
         [&](std::size_t index, const ingest::DecodedImage& decoded) {
           atlas::write_thumbnail(staging.path(), collection.images[index].id, decoded.image, options.thumbnail_size);
-          original_sizes[index] = {decoded.original_width, decoded.original_height};
+          atlas::AtlasImage& info = decoded_info[index];
+          info.width = decoded.original_width;
+          info.height = decoded.original_height;
+          info.camera = decoded.camera;
+          info.latitude = decoded.latitude;
+          info.longitude = decoded.longitude;
+          info.record.taken_at = decoded.taken_at;
         },
         stage.progress());
   }
@@ -147,7 +166,13 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
                              summary.failures);
   }
   for (std::size_t index : computed.image_index) {
-    content.images.push_back({collection.images[index], original_sizes[index].first, original_sizes[index].second});
+    atlas::AtlasImage image = decoded_info[index];
+    const std::optional<std::int64_t> exif_date = image.record.taken_at;
+    image.record = collection.images[index];
+    // The date a person expects: the export's post date, else EXIF, else the file's time.
+    if (!image.record.taken_at) image.record.taken_at = exif_date;
+    if (!image.record.taken_at && image.record.archive.empty()) image.record.taken_at = file_time(image.record.path);
+    content.images.push_back(std::move(image));
   }
   summary.images = content.images.size();
 

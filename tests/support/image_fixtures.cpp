@@ -3,6 +3,7 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -110,6 +111,34 @@ void write_colour_families(const std::filesystem::path& folder, int per_family, 
       write_synthetic_image(file, spec);
     }
   }
+}
+
+}  // namespace photoatlas::testing
+
+namespace photoatlas::testing {
+
+void write_jpeg_with_exif(const std::filesystem::path& file, const std::string& datetime, const std::string& make,
+                          const std::string& model, double latitude, double longitude) {
+  start_vips();
+  std::vector<std::uint8_t> pixels(32 * 24 * 3, 120);
+  VImage image = from_pixels(pixels, 32, 24, 3);
+  // libvips rebuilds the EXIF block from these fields when saving.
+  auto rational = [](double v) {
+    v = std::abs(v);
+    const int deg = static_cast<int>(v);
+    const double min_full = (v - deg) * 60.0;
+    const int min = static_cast<int>(min_full);
+    const int sec100 = static_cast<int>((min_full - min) * 60.0 * 100.0 + 0.5);
+    return std::to_string(deg) + "/1 " + std::to_string(min) + "/1 " + std::to_string(sec100) + "/100";
+  };
+  image.set("exif-ifd2-DateTimeOriginal", datetime.c_str());
+  image.set("exif-ifd0-Make", make.c_str());
+  image.set("exif-ifd0-Model", model.c_str());
+  image.set("exif-ifd3-GPSLatitude", rational(latitude).c_str());
+  image.set("exif-ifd3-GPSLatitudeRef", latitude < 0 ? "S" : "N");
+  image.set("exif-ifd3-GPSLongitude", rational(longitude).c_str());
+  image.set("exif-ifd3-GPSLongitudeRef", longitude < 0 ? "W" : "E");
+  image.write_to_file(file.c_str());
 }
 
 }  // namespace photoatlas::testing

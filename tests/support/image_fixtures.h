@@ -34,3 +34,9 @@ void write_half_transparent_png(const std::filesystem::path& file, int width, in
 void write_colour_families(const std::filesystem::path& folder, int per_family, std::uint64_t seed);
 
 }  // namespace photoatlas::testing
+
+namespace photoatlas::testing {
+// Writes a JPEG with EXIF DateTimeOriginal ("YYYY:MM:DD HH:MM:SS"), camera make/model and GPS position.
+void write_jpeg_with_exif(const std::filesystem::path& file, const std::string& datetime, const std::string& make,
+                          const std::string& model, double latitude, double longitude);
+}  // namespace photoatlas::testing

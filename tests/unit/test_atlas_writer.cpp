@@ -26,6 +26,13 @@ atlas::AtlasContent two_images() {
     image.record.relative_path = i == 0 ? "a, \"quoted\".jpg" : "";
     image.record.caption = i == 0 ? "<script>alert(1)</script>" : "";
     image.record.taken_at = i == 0 ? std::optional<std::int64_t>(1559383200) : std::nullopt;
+    if (i == 0) {
+      image.record.hashtags = {"coffee", "latte"};
+      image.record.post_id = "content/posts_1.json#0";
+      image.camera = "Canon EOS 5D";
+      image.latitude = 48.8584;
+      image.longitude = -2.2945;
+    }
     image.width = 400;
     image.height = 300;
     content.images.push_back(image);
@@ -79,12 +86,19 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   const auto points = read_csv(dir / "points.csv");
   ASSERT_EQ(points.size(), 3u);
   EXPECT_EQ(points[0], (std::vector<std::string>{"path", "raw_x", "raw_y", "raw_cluster", "id", "name", "width",
-                                                 "height", "taken_at", "caption"}));
+                                                 "height", "taken_at", "caption", "hashtags", "post_id", "camera",
+                                                 "latitude", "longitude"}));
   EXPECT_EQ(points[1][0], "photos/a, \"quoted\".jpg");
   EXPECT_EQ(points[1][1], "10");
   EXPECT_EQ(points[1][3], "1");
   EXPECT_EQ(points[1][8], "2019-06-01T10:00:00Z");
   EXPECT_EQ(points[1][9], "<script>alert(1)</script>");
+  EXPECT_EQ(points[1][10], "#coffee #latte");
+  EXPECT_EQ(points[1][11], "content/posts_1.json#0");
+  EXPECT_EQ(points[1][12], "Canon EOS 5D");
+  EXPECT_EQ(points[1][13], "48.858400");
+  EXPECT_EQ(points[1][14], "-2.294500");
+  EXPECT_EQ(points[2][13], "");
   EXPECT_EQ(points[2][0], "photos/=cmd.jpg");  // not a leading "=", so not a formula
   const auto failures = read_csv(dir / "failures.csv");
   ASSERT_EQ(failures.size(), 2u);
@@ -101,6 +115,10 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(doc["images"][1]["path"], "=cmd.jpg") << "the file name when no relative path is known";
   EXPECT_EQ(doc["images"][0]["caption"], "<script>alert(1)</script>");
   EXPECT_FALSE(doc["images"][1].contains("caption"));
+  EXPECT_EQ(doc["images"][0]["hashtags"], nlohmann::json({"coffee", "latte"}));
+  EXPECT_EQ(doc["images"][0]["camera"], "Canon EOS 5D");
+  EXPECT_NEAR(doc["images"][0]["gps"][0].get<double>(), 48.8584, 1e-9);
+  EXPECT_FALSE(doc["images"][1].contains("gps"));
   const auto& layout = doc["layouts"][0];
   EXPECT_EQ(layout["id"], "raw");
   EXPECT_FLOAT_EQ(layout["x"][0].get<float>(), -1.0f);

@@ -194,3 +194,22 @@ TEST(Image, ResizeExactAndFit) {
   EXPECT_EQ(static_cast<unsigned char>(jpeg[0]), 0xFF);
   EXPECT_EQ(static_cast<unsigned char>(jpeg[1]), 0xD8);
 }
+
+TEST(Decode, ReadsExifDateCameraAndPosition) {
+  TempDir dir;
+  write_jpeg_with_exif(dir / "exif.jpg", "2019:06:01 10:00:00", "Canon", "Canon EOS 5D", 48.8584, -2.2945);
+  const auto decoded = ingest::decode_file(dir / "exif.jpg", {});
+  ASSERT_TRUE(decoded.taken_at.has_value());
+  EXPECT_EQ(*decoded.taken_at, 1559383200);
+  EXPECT_EQ(decoded.camera, "Canon EOS 5D");
+  ASSERT_TRUE(decoded.latitude.has_value());
+  EXPECT_NEAR(*decoded.latitude, 48.8584, 1e-4);
+  EXPECT_NEAR(*decoded.longitude, -2.2945, 1e-4);
+
+  SyntheticImage spec;
+  write_synthetic_image(dir / "plain.png", spec);
+  const auto plain = ingest::decode_file(dir / "plain.png", {});
+  EXPECT_FALSE(plain.taken_at.has_value());
+  EXPECT_TRUE(plain.camera.empty());
+  EXPECT_FALSE(plain.latitude.has_value());
+}
