@@ -12,6 +12,7 @@
 #include "app/progress_bar.h"
 #include "pipeline/pipeline.h"
 #include "serve/server.h"
+#include "store/sqlite_cache.h"
 
 namespace fs = std::filesystem;
 using namespace photoatlas;
@@ -129,6 +130,11 @@ int main(int argc, char** argv) {
   run->add_option("--threads", run_options.num_threads, "Worker threads (0 = all cores)")->default_val(0)->check(CLI::Range(0, 1024));
   run->add_option("--title", run_options.title, "Title shown in the atlas")->default_val("photoatlas");
   run->add_option("--viewer-dir", viewer_dir, "Built viewer to copy into the atlas (default: the bundled one)");
+  std::string cache_file;
+  bool no_cache = false;
+  run->add_option("--cache", cache_file,
+                  "Result cache (SQLite): a re-run decodes only new photos (default: ~/.cache/photoatlas/cache.sqlite)");
+  run->add_flag("--no-cache", no_cache, "Compute everything afresh and keep nothing");
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 
   std::string serve_dir;
@@ -144,6 +150,7 @@ int main(int argc, char** argv) {
     for (const auto& input : inputs) run_options.inputs.emplace_back(input);
     run_options.output = output;
     run_options.viewer_dir = find_viewer_dir(viewer_dir);
+    if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
     return run_command(run_options, quiet);
   }
   if (*serve) return serve_command(serve_dir, serve_options);

@@ -157,12 +157,11 @@ void copy_viewer(const fs::path& viewer_dir, const fs::path& atlas_dir) {
 
 std::string thumbnail_path(const std::string& image_id) { return "thumbs/" + image_id + ".jpg"; }
 
-void write_thumbnail(const fs::path& atlas_dir, const std::string& image_id, const ingest::RgbImage& image,
-                     int max_side) {
+void write_thumbnail_file(const fs::path& atlas_dir, const std::string& image_id, const std::string& jpeg_bytes) {
   const fs::path file = atlas_dir / thumbnail_path(image_id);
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  write_file(file, ingest::encode_jpeg(ingest::resize_to_fit(image, max_side)));
+  write_file(file, jpeg_bytes);
 }
 
 FloatMatrix normalise_layout(const FloatMatrix& xy) {

@@ -9,7 +9,6 @@
 
 #include "core/collection.h"
 #include "core/matrix.h"
-#include "ingest/image.h"
 
 namespace photoatlas::atlas {
 
@@ -47,9 +46,9 @@ struct AtlasOptions {
 // Relative path of an image's thumbnail inside the atlas folder.
 std::string thumbnail_path(const std::string& image_id);
 
-// Writes the thumbnail of one image (longest side `max_side`) into `atlas_dir`. Thread-safe.
-void write_thumbnail(const std::filesystem::path& atlas_dir, const std::string& image_id,
-                     const ingest::RgbImage& image, int max_side);
+// Writes an image's thumbnail (JPEG bytes made by the image pass) into `atlas_dir`. Thread-safe.
+void write_thumbnail_file(const std::filesystem::path& atlas_dir, const std::string& image_id,
+                          const std::string& jpeg_bytes);
 
 // Scales a layout into [-1, 1] keeping its aspect ratio, centred on the bounding box.
 FloatMatrix normalise_layout(const FloatMatrix& xy);

@@ -21,6 +21,9 @@ class Extractor {
   virtual std::size_t dims() const = 0;
   // The decoded image's shorter side must be at least this for full quality.
   virtual int min_input_side() const = 0;
+  // True when every value is exactly k / 255 for an integer k in [0, 255] (raw pixels): a cache
+  // may then store one byte per value and restore the floats bit for bit.
+  virtual bool values_are_bytes() const { return false; }
   // Writes dims() floats. Must be safe to call from several threads at once.
   virtual void extract(const ingest::RgbImage& image, std::span<float> out) const = 0;
 };

@@ -16,6 +16,7 @@ class RawPixelExtractor final : public Extractor {
   std::string short_name() const override { return "raw"; }
   std::size_t dims() const override;
   int min_input_side() const override { return options_.size; }
+  bool values_are_bytes() const override { return true; }
   // Row-major (y, x, channel) order, RGB, each value byte / 255.
   void extract(const ingest::RgbImage& image, std::span<float> out) const override;
 

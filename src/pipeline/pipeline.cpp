@@ -13,6 +13,7 @@
 #include "features/compute.h"
 #include "features/raw_pixels.h"
 #include "ingest/discover.h"
+#include "store/sqlite_cache.h"
 
 namespace photoatlas::pipeline {
 
@@ -136,41 +137,47 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   atlas::StagingDir staging(options.output);
   atlas::AtlasContent content;
   content.title = options.title;
-  // What decoding learns about each image (size, EXIF), filled from worker threads, one slot each.
-  std::vector<atlas::AtlasImage> decoded_info(collection.images.size());
+  std::unique_ptr<store::SqliteCache> cache;
+  if (!options.cache_file.empty()) {
+    cache = std::make_unique<store::SqliteCache>(options.cache_file);
+  }
 
   features::RawPixelExtractor raw({options.raw_size});
   features::ComputedFeatures computed;
   {
     StageScope stage(observer, summary, "decode + features", collection.images.size());
     features::ComputeOptions compute_options;
-    compute_options.decode.min_short_side = options.thumbnail_size;
+    compute_options.thumbnail_size = options.thumbnail_size;
     compute_options.num_threads = options.num_threads;
+    compute_options.cache = cache.get();
     computed = features::compute_features(
         collection, {&raw}, compute_options,
-        [&](std::size_t index, const ingest::DecodedImage& decoded) {
-          atlas::write_thumbnail(staging.path(), collection.images[index].id, decoded.image, options.thumbnail_size);
-          atlas::AtlasImage& info = decoded_info[index];
-          info.width = decoded.original_width;
-          info.height = decoded.original_height;
-          info.camera = decoded.camera;
-          info.latitude = decoded.latitude;
-          info.longitude = decoded.longitude;
-          info.record.taken_at = decoded.taken_at;
+        [&](std::size_t index, const features::ImageProducts& products) {
+          atlas::write_thumbnail_file(staging.path(), collection.images[index].id, products.thumbnail_jpeg);
         },
         stage.progress());
   }
+  summary.decoded = computed.decoded;
   summary.failures.insert(summary.failures.end(), computed.failures.begin(), computed.failures.end());
   if (computed.image_index.empty()) {
     throw NothingUsableError("none of the " + std::to_string(collection.images.size()) + " image files could be read",
                              summary.failures);
   }
-  for (std::size_t index : computed.image_index) {
-    atlas::AtlasImage image = decoded_info[index];
-    const std::optional<std::int64_t> exif_date = image.record.taken_at;
-    image.record = collection.images[index];
+  if (cache) {
+    note(observer, std::to_string(computed.decoded) + " of " + std::to_string(collection.images.size()) +
+                       " images decoded, the rest taken from the cache " + options.cache_file.string());
+  }
+  for (std::size_t r = 0; r < computed.image_index.size(); ++r) {
+    const features::ImageInfo& info = computed.info[r];
+    atlas::AtlasImage image;
+    image.record = collection.images[computed.image_index[r]];
+    image.width = info.width;
+    image.height = info.height;
+    image.camera = info.camera;
+    image.latitude = info.latitude;
+    image.longitude = info.longitude;
     // The date a person expects: the export's post date, else EXIF, else the file's time.
-    if (!image.record.taken_at) image.record.taken_at = exif_date;
+    if (!image.record.taken_at) image.record.taken_at = info.taken_at;
     if (!image.record.taken_at && image.record.archive.empty()) image.record.taken_at = file_time(image.record.path);
     content.images.push_back(std::move(image));
   }

@@ -25,6 +25,7 @@ struct RunOptions {
   std::uint64_t seed = 0;                     // every random choice derives from it
   int num_threads = 0;                        // 0 = all cores
   std::filesystem::path viewer_dir;           // built viewer to copy; empty = data files only
+  std::filesystem::path cache_file;           // SQLite result cache; empty = no cache
   std::string title = "photoatlas";
 };
 
@@ -35,6 +36,7 @@ struct StageTiming {
 
 struct RunSummary {
   std::size_t images = 0;            // images in the atlas
+  std::size_t decoded = 0;           // images decoded in this run (the rest came from the cache)
   std::vector<Failure> failures;     // inputs left out, with reasons
   std::vector<StageTiming> timings;  // in run order
   std::filesystem::path output;

@@ -52,12 +52,18 @@ TEST(ComputeFeatures, RowsFollowDecodableImagesAndFailuresAreKept) {
   std::atomic<int> hook_calls{0};
   std::size_t last_done = 0;
   const auto computed = features::compute_features(
-      collection, {&raw}, {}, [&](std::size_t, const ingest::DecodedImage&) { ++hook_calls; },
+      collection, {&raw}, {}, [&](std::size_t, const features::ImageProducts& products) {
+        ++hook_calls;
+        EXPECT_GT(products.thumbnail_jpeg.size(), 100u);
+        EXPECT_GT(products.info.width, 0);
+      },
       [&](std::size_t done, std::size_t total) {
         EXPECT_EQ(total, 7u);
         last_done = done;
       });
   EXPECT_EQ(hook_calls.load(), 6);
+  EXPECT_EQ(computed.decoded, 6u) << "every decodable image decoded once";
+  ASSERT_EQ(computed.info.size(), 6u);
   EXPECT_EQ(last_done, 7u);
   ASSERT_EQ(computed.failures.size(), 1u);
   EXPECT_NE(computed.failures[0].path.find("broken.jpg"), std::string::npos);
