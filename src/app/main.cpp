@@ -118,7 +118,18 @@ int main(int argc, char** argv) {
   run->add_option("--raw-size", run_options.raw_size, "Raw-pixel features: photos resized to N x N x 3")
       ->default_val(150)
       ->check(CLI::Range(4, 1024));
-  run->add_option("-k,--clusters", run_options.k, "Number of K-Means clusters")->default_val(10)->check(CLI::Range(1, 1000));
+  std::string k_text = "10";
+  run->add_option("-k,--clusters", k_text, "Number of K-Means clusters, or 'auto' to choose it by silhouette")
+      ->default_val("10")
+      ->check([](const std::string& value) -> std::string {
+        if (value == "auto") return "";
+        try {
+          const int k = std::stoi(value);
+          if (k >= 1 && k <= 1000 && std::to_string(k) == value) return "";
+        } catch (...) {
+        }
+        return "-k takes a number from 1 to 1000 or 'auto', not '" + value + "'";
+      });
   run->add_option("--perplexity", run_options.perplexity, "t-SNE perplexity")
       ->default_val(30.0)
       ->check(CLI::Range(1.0, 500.0));
@@ -150,6 +161,7 @@ int main(int argc, char** argv) {
     for (const auto& input : inputs) run_options.inputs.emplace_back(input);
     run_options.output = output;
     run_options.viewer_dir = find_viewer_dir(viewer_dir);
+    run_options.k = k_text == "auto" ? 0 : std::stoi(k_text);
     if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
     return run_command(run_options, quiet);
   }

@@ -87,6 +87,24 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
+void write_clusters_csv(const AtlasContent& content, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  write_csv_row(out, {"layout", "cluster", "name", "size", "medoid_path"});
+  for (const auto& layout : content.layouts) {
+    std::vector<std::size_t> sizes(layout.cluster_names.size(), 0);
+    for (int c : layout.cluster)
+      if (c >= 0 && static_cast<std::size_t>(c) < sizes.size()) ++sizes[c];
+    for (std::size_t c = 0; c < layout.cluster_names.size(); ++c) {
+      const std::ptrdiff_t medoid = c < layout.cluster_medoids.size() ? layout.cluster_medoids[c] : -1;
+      const std::string medoid_path =
+          medoid >= 0 && static_cast<std::size_t>(medoid) < content.images.size() ? content.images[medoid].record.path : "";
+      write_csv_row(out, {layout.id, std::to_string(c), layout.cluster_names[c], std::to_string(sizes[c]), medoid_path});
+    }
+  }
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
 void write_failures_csv(const std::vector<Failure>& failures, const fs::path& file) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   write_csv_row(out, {"path", "reason"});
@@ -107,10 +125,19 @@ json layout_json(const Layout& layout) {
   for (int c : layout.cluster)
     if (c >= 0 && static_cast<std::size_t>(c) < sizes.size()) ++sizes[c];
   json clusters = json::array();
-  for (std::size_t c = 0; c < layout.cluster_names.size(); ++c)
-    clusters.push_back({{"id", c}, {"name", layout.cluster_names[c]}, {"size", sizes[c]}});
-  return {{"id", layout.id}, {"name", layout.name},  {"features", layout.features}, {"x", x},
-          {"y", y},          {"cluster", layout.cluster}, {"clusters", clusters}};
+  for (std::size_t c = 0; c < layout.cluster_names.size(); ++c) {
+    json entry = {{"id", c}, {"name", layout.cluster_names[c]}, {"size", sizes[c]}};
+    if (c < layout.cluster_medoids.size() && layout.cluster_medoids[c] >= 0) entry["medoid"] = layout.cluster_medoids[c];
+    clusters.push_back(std::move(entry));
+  }
+  json out = {{"id", layout.id}, {"name", layout.name},  {"features", layout.features}, {"x", x},
+              {"y", y},          {"cluster", layout.cluster}, {"clusters", clusters}};
+  if (!layout.k_curve.empty()) {
+    json curve = json::array();
+    for (const auto& [k, score] : layout.k_curve) curve.push_back({{"k", k}, {"silhouette", score}});
+    out["k_selection"] = {{"method", "silhouette"}, {"curve", curve}};
+  }
+  return out;
 }
 
 void write_atlas_json(const AtlasContent& content, const fs::path& file) {
@@ -193,6 +220,7 @@ void write_atlas(const AtlasContent& content, const fs::path& atlas_dir, const A
   if (ec) throw std::runtime_error("cannot create " + (atlas_dir / "data").string() + ": " + ec.message());
   if (!options.viewer_dir.empty()) copy_viewer(options.viewer_dir, atlas_dir);
   write_points_csv(content, atlas_dir / "points.csv");
+  write_clusters_csv(content, atlas_dir / "clusters.csv");
   write_failures_csv(content.failures, atlas_dir / "failures.csv");
   write_atlas_json(content, atlas_dir / "data" / "atlas.json");
 }

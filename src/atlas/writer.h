@@ -20,6 +20,8 @@ struct Layout {
   FloatMatrix xy;        // images x 2, any scale (the writer normalises)
   std::vector<int> cluster;                // per image
   std::vector<std::string> cluster_names;  // per cluster id
+  std::vector<std::ptrdiff_t> cluster_medoids;  // per cluster id: image index of its most central member, -1 none
+  std::vector<std::pair<int, double>> k_curve;  // when k was chosen automatically: (k, silhouette) tried
 };
 
 // An image as the atlas lists it: its record plus what decoding learned.
@@ -53,7 +55,7 @@ void write_thumbnail_file(const std::filesystem::path& atlas_dir, const std::str
 // Scales a layout into [-1, 1] keeping its aspect ratio, centred on the bounding box.
 FloatMatrix normalise_layout(const FloatMatrix& xy);
 
-// Writes points.csv, failures.csv, data/atlas.json and copies the viewer into `atlas_dir`.
+// Writes points.csv, clusters.csv, failures.csv, data/atlas.json and copies the viewer into `atlas_dir`.
 // Throws std::runtime_error naming the file when something cannot be written.
 void write_atlas(const AtlasContent& content, const std::filesystem::path& atlas_dir, const AtlasOptions& options);
 

@@ -1,4 +1,5 @@
 #include "label/cluster_names.h"
+#include <set>
 
 #include <algorithm>
 #include <cmath>
@@ -167,6 +168,36 @@ std::vector<std::ptrdiff_t> cluster_medoids(const FloatMatrix& features, const s
     out[c] = static_cast<std::ptrdiff_t>(candidates[best]);
   }
   return out;
+}
+
+std::vector<ClusterName> name_clusters_by_tags(const std::vector<int>& cluster_labels,
+                                               const std::vector<std::vector<std::string>>& tags, double min_share) {
+  if (cluster_labels.size() != tags.size()) throw std::invalid_argument("one tag list per point is needed");
+  int k = 0;
+  for (int label : cluster_labels) k = std::max(k, label + 1);
+  std::vector<std::map<std::string, std::size_t>> counts(k);
+  std::vector<ClusterName> names(k);
+  for (int c = 0; c < k; ++c) names[c].cluster = c;
+  for (std::size_t i = 0; i < cluster_labels.size(); ++i) {
+    const int c = cluster_labels[i];
+    if (c < 0) continue;
+    ++names[c].size;
+    std::set<std::string> once(tags[i].begin(), tags[i].end());  // a tag repeated in one caption counts once
+    for (const auto& tag : once) ++counts[c][tag];
+  }
+  for (int c = 0; c < k; ++c) {
+    if (names[c].size == 0) continue;
+    std::vector<std::pair<std::string, std::size_t>> ranked(counts[c].begin(), counts[c].end());
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (std::size_t t = 0; t < ranked.size() && t < 3; ++t)
+      names[c].top.emplace_back(ranked[t].first, static_cast<double>(ranked[t].second) / names[c].size);
+    const auto& top = names[c].top;
+    if (!top.empty() && top[0].second >= min_share) {
+      names[c].name = "#" + top[0].first;
+      if (top.size() > 1 && top[1].second >= min_share) names[c].name += " · #" + top[1].first;
+    }
+  }
+  return names;
 }
 
 }  // namespace photoatlas::label

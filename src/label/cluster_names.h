@@ -37,6 +37,14 @@ std::vector<ClusterName> name_clusters(const std::vector<int>& cluster_labels, c
                                        const std::vector<std::string>& classes = {},
                                        const ClusterNamingOptions& options = {});
 
+// Names clusters by their members' hashtags (Instagram captions): a cluster where one tag is on at
+// least `min_share` of the members is named "#tag", or "#tag · #other" when a second one reaches
+// `min_share` too. Clusters without such a tag get an empty name (the caller keeps its own).
+// `top` lists up to three tags by share.
+std::vector<ClusterName> name_clusters_by_tags(const std::vector<int>& cluster_labels,
+                                               const std::vector<std::vector<std::string>>& tags,
+                                               double min_share = 0.25);
+
 struct MedoidOptions {
   std::size_t exact_limit = 1000;  // clusters up to this size get the exact medoid (all pairs)
   std::size_t candidates = 200;    // larger clusters: only the members nearest the mean are candidates...

@@ -7,12 +7,14 @@
 
 #include "atlas/staging.h"
 #include "atlas/writer.h"
+#include "cluster/choose_k.h"
 #include "cluster/kmeans.h"
 #include "embed/pca.h"
 #include "embed/tsne.h"
 #include "features/compute.h"
 #include "features/raw_pixels.h"
 #include "ingest/discover.h"
+#include "label/cluster_names.h"
 #include "store/sqlite_cache.h"
 
 namespace photoatlas::pipeline {
@@ -57,8 +59,10 @@ void note(const RunObserver& observer, const std::string& message) {
 }
 
 // PCA → t-SNE → K-Means for one feature set, as one map of the atlas.
+// `tags` holds each image's hashtags (for naming clusters).
 atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
-                           const RunOptions& options, const RunObserver& observer, RunSummary& summary) {
+                           const std::vector<std::vector<std::string>>& tags, const RunOptions& options,
+                           const RunObserver& observer, RunSummary& summary) {
   const std::size_t n = features.values.rows;
   FloatMatrix reduced;
   {
@@ -96,9 +100,28 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     note(observer, message.str());
     layout.xy = std::move(tsne.embedding);
   }
+  int k = options.k;
+  if (k <= 0) {
+    cluster::ChooseKOptions choose_options;
+    choose_options.k_min = options.k_auto_min;
+    choose_options.k_max = options.k_auto_max;
+    choose_options.seed = options.seed;
+    choose_options.num_threads = options.num_threads;
+    StageScope stage(observer, summary, id + ": choose k", 0);
+    const cluster::ChooseKResult chosen = cluster::choose_k(reduced, choose_options, stage.progress());
+    k = std::max(1, chosen.best_k);
+    std::ostringstream curve;
+    curve.precision(3);
+    curve << id << ": k = " << k << " by silhouette (";
+    for (std::size_t i = 0; i < chosen.curve.size(); ++i)
+      curve << (i ? ", " : "") << chosen.curve[i].k << ":" << chosen.curve[i].silhouette;
+    curve << ")";
+    note(observer, curve.str());
+    for (const auto& score : chosen.curve) layout.k_curve.emplace_back(score.k, score.silhouette);
+  }
   {
     cluster::KMeansOptions kmeans_options;
-    kmeans_options.k = options.k;
+    kmeans_options.k = k;
     kmeans_options.restarts = options.kmeans_restarts;
     kmeans_options.seed = options.seed;
     kmeans_options.num_threads = options.num_threads;
@@ -106,8 +129,18 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     cluster::Clustering clustering = cluster::kmeans(reduced, kmeans_options, stage.progress());
     layout.cluster = std::move(clustering.labels);
     layout.cluster.resize(n, 0);
-    for (int c = 0; c < clustering.k; ++c) layout.cluster_names.push_back("Cluster " + std::to_string(c + 1));
-    if (layout.cluster_names.empty()) layout.cluster_names.push_back("Cluster 1");
+    const int clusters = std::max(1, clustering.k);
+    // Names: the members' dominant hashtags when captions have them, else a number.
+    const auto by_tags = label::name_clusters_by_tags(layout.cluster, tags);
+    for (int c = 0; c < clusters; ++c) {
+      const bool tagged = static_cast<std::size_t>(c) < by_tags.size() && !by_tags[c].name.empty();
+      layout.cluster_names.push_back(tagged ? by_tags[c].name : "Cluster " + std::to_string(c + 1));
+    }
+    label::MedoidOptions medoid_options;
+    medoid_options.seed = options.seed;
+    medoid_options.num_threads = options.num_threads;
+    layout.cluster_medoids = label::cluster_medoids(reduced, layout.cluster, medoid_options);
+    layout.cluster_medoids.resize(clusters, -1);
   }
   return layout;
 }
@@ -183,7 +216,9 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   }
   summary.images = content.images.size();
 
-  content.layouts.push_back(build_layout(computed.matrices[0], "raw", "Raw pixels", options, observer, summary));
+  std::vector<std::vector<std::string>> tags;
+  for (const auto& image : content.images) tags.push_back(image.record.hashtags);
+  content.layouts.push_back(build_layout(computed.matrices[0], "raw", "Raw pixels", tags, options, observer, summary));
   content.failures = summary.failures;
 
   {

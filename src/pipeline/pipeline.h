@@ -19,7 +19,9 @@ struct RunOptions {
   int pca_components = 50;                    // PCA before t-SNE and K-Means (the study)
   double perplexity = 30.0;                   // t-SNE perplexity (the study)
   int tsne_iterations = 1000;
-  int k = 10;                                 // K-Means clusters (the study)
+  int k = 10;                                 // K-Means clusters (the study); 0 = choose by silhouette
+  int k_auto_min = 2;                         // range searched when k = 0
+  int k_auto_max = 30;
   int kmeans_restarts = 10;
   int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
   std::uint64_t seed = 0;                     // every random choice derives from it

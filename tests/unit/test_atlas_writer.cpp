@@ -47,7 +47,9 @@ atlas::AtlasContent two_images() {
   layout.xy.at(1, 0) = 30;
   layout.xy.at(1, 1) = 7;
   layout.cluster = {1, 0};
-  layout.cluster_names = {"Cluster 1", "Cluster 2"};
+  layout.cluster_names = {"Cluster 1", "#coffee"};
+  layout.cluster_medoids = {1, 0};
+  layout.k_curve = {{2, 0.5}, {3, 0.25}};
   content.layouts.push_back(layout);
   content.failures.push_back({"bad.jpg", "empty file (0 bytes)"});
   return content;
@@ -126,6 +128,14 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(layout["cluster"], nlohmann::json({1, 0}));
   EXPECT_EQ(layout["clusters"][1]["size"], 1);
   EXPECT_EQ(layout["clusters"][0]["name"], "Cluster 1");
+  EXPECT_EQ(layout["clusters"][1]["medoid"], 0);
+  EXPECT_EQ(layout["k_selection"]["method"], "silhouette");
+  EXPECT_EQ(layout["k_selection"]["curve"][1]["k"], 3);
+
+  const auto clusters = read_csv(dir / "clusters.csv");
+  ASSERT_EQ(clusters.size(), 3u);
+  EXPECT_EQ(clusters[0], (std::vector<std::string>{"layout", "cluster", "name", "size", "medoid_path"}));
+  EXPECT_EQ(clusters[2], (std::vector<std::string>{"raw", "1", "#coffee", "1", "photos/a, \"quoted\".jpg"}));
 }
 
 TEST(AtlasWriter, InvalidUtf8InNamesDoesNotFail) {

@@ -161,3 +161,17 @@ TEST(ClusterMedoids, LargeClustersUseTheSampledSearch) {
 
 }  // namespace
 }  // namespace photoatlas::label
+
+TEST(ClusterNamesByTags, DominantHashtagsNameTheCluster) {
+  const std::vector<int> labels = {0, 0, 0, 0, 1, 1, 1, 2};
+  const std::vector<std::vector<std::string>> tags = {
+      {"coffee", "latte", "coffee"}, {"coffee"}, {"coffee", "latte"}, {}, {"bike"}, {"bike", "alps"}, {"alps"}, {}};
+  const auto names = photoatlas::label::name_clusters_by_tags(labels, tags);
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0].name, "#coffee · #latte");  // 3 of 4 and 2 of 4
+  EXPECT_DOUBLE_EQ(names[0].top[0].second, 0.75);  // a tag repeated in one caption counts once
+  EXPECT_EQ(names[1].name, "#alps · #bike");       // ties keep name order
+  EXPECT_EQ(names[2].name, "");                    // nothing to go by
+  EXPECT_EQ(names[2].size, 1u);
+  EXPECT_THROW(photoatlas::label::name_clusters_by_tags({0, 1}, {{}}), std::invalid_argument);
+}
