@@ -57,12 +57,14 @@ void ProgressDisplay::update(const std::string& stage, std::size_t done, std::si
     std::fflush(stderr);
     line_dirty_ = true;
   } else {
-    // Logs and CI: a line every 10%, never a flood.
+    // Logs and CI: a line every 10% at most and every 5 seconds at most, so short stages stay quiet.
     const int percent = static_cast<int>(fraction * 100.0);
-    if (percent / 10 == last_percent_logged_ / 10 && done < total) return;
-    if (percent == last_percent_logged_) return;
+    if (done >= total || percent / 10 == last_percent_logged_ / 10) return;
+    if (now - last_draw_ < std::chrono::seconds(5) && last_draw_ != std::chrono::steady_clock::time_point{}) return;
+    if (now - started_ < std::chrono::seconds(5)) return;
+    last_draw_ = now;
     last_percent_logged_ = percent;
-    std::string eta = fraction > 0.0 && done < total ? ", ETA " + format_seconds(elapsed * (1.0 / fraction - 1.0)) : "";
+    std::string eta = fraction > 0.0 ? ", ETA " + format_seconds(elapsed * (1.0 / fraction - 1.0)) : "";
     std::fprintf(stderr, "  %s: %zu/%zu (%d%%)%s\n", stage.c_str(), done, total, percent, eta.c_str());
   }
 }

@@ -11,6 +11,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "atlas/binary.h"
+#include "atlas/sprites.h"
 #include "core/csv.h"
 
 namespace fs = std::filesystem;
@@ -113,14 +115,9 @@ void write_failures_csv(const std::vector<Failure>& failures, const fs::path& fi
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
-json layout_json(const Layout& layout) {
-  const FloatMatrix xy = normalise_layout(layout.xy);
-  json x = json::array(), y = json::array();
-  for (std::size_t i = 0; i < xy.rows; ++i) {
-    // Four decimals are sub-pixel at any sane zoom and keep the file small.
-    x.push_back(std::round(xy.at(i, 0) * 1e4f) / 1e4f);
-    y.push_back(std::round(xy.at(i, 1) * 1e4f) / 1e4f);
-  }
+json layout_json(const Layout& layout, std::size_t index, const fs::path& atlas_dir) {
+  // Coordinates and labels go to binary files (format version 2): 1M points load in a blink.
+  const json arrays = write_layout_arrays(atlas_dir, index, layout.id, normalise_layout(layout.xy), layout.cluster);
   std::vector<std::size_t> sizes(layout.cluster_names.size(), 0);
   for (int c : layout.cluster)
     if (c >= 0 && static_cast<std::size_t>(c) < sizes.size()) ++sizes[c];
@@ -130,8 +127,9 @@ json layout_json(const Layout& layout) {
     if (c < layout.cluster_medoids.size() && layout.cluster_medoids[c] >= 0) entry["medoid"] = layout.cluster_medoids[c];
     clusters.push_back(std::move(entry));
   }
-  json out = {{"id", layout.id}, {"name", layout.name},  {"features", layout.features}, {"x", x},
-              {"y", y},          {"cluster", layout.cluster}, {"clusters", clusters}};
+  json out = {{"id", layout.id},           {"name", layout.name},   {"features", layout.features},
+              {"x", arrays["x"]},          {"y", arrays["y"]},      {"cluster", arrays["cluster"]},
+              {"clusters", clusters}};
   if (!layout.k_curve.empty()) {
     json curve = json::array();
     for (const auto& [k, score] : layout.k_curve) curve.push_back({{"k", k}, {"silhouette", score}});
@@ -140,7 +138,7 @@ json layout_json(const Layout& layout) {
   return out;
 }
 
-void write_atlas_json(const AtlasContent& content, const fs::path& file) {
+void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, const json& sprites) {
   json images = json::array();
   for (const auto& image : content.images) {
     json entry = {{"id", image.record.id},
@@ -160,15 +158,17 @@ void write_atlas_json(const AtlasContent& content, const fs::path& file) {
     images.push_back(std::move(entry));
   }
   json layouts = json::array();
-  for (const auto& layout : content.layouts) layouts.push_back(layout_json(layout));
+  for (std::size_t li = 0; li < content.layouts.size(); ++li)
+    layouts.push_back(layout_json(content.layouts[li], li, atlas_dir));
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  json doc = {{"format", "photoatlas"},          {"version", 1},      {"title", content.title},
+  json doc = {{"format", "photoatlas"},          {"version", 2},      {"title", content.title},
               {"created", iso8601_utc(now)},     {"count", content.images.size()},
               {"failures", content.failures.size()}, {"images", images}, {"layouts", layouts}};
+  if (!sprites.is_null()) doc["sprites"] = sprites;
   // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
-  write_file(file, doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  write_file(atlas_dir / "data" / "atlas.json", doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void copy_viewer(const fs::path& viewer_dir, const fs::path& atlas_dir) {
@@ -222,7 +222,15 @@ void write_atlas(const AtlasContent& content, const fs::path& atlas_dir, const A
   write_points_csv(content, atlas_dir / "points.csv");
   write_clusters_csv(content, atlas_dir / "clusters.csv");
   write_failures_csv(content.failures, atlas_dir / "failures.csv");
-  write_atlas_json(content, atlas_dir / "data" / "atlas.json");
+  json sprites;
+  if (options.sprites) {
+    std::vector<std::string> ids;
+    for (const auto& image : content.images) ids.push_back(image.record.id);
+    SpriteOptions sprite_options;
+    sprite_options.num_threads = options.num_threads;
+    sprites = sprites_json(write_sprite_sheets_from_thumbnails(atlas_dir, ids, sprite_options));
+  }
+  write_atlas_json(content, atlas_dir, sprites);
 }
 
 }  // namespace photoatlas::atlas

@@ -43,6 +43,8 @@ struct AtlasContent {
 
 struct AtlasOptions {
   std::filesystem::path viewer_dir;  // built viewer (index.html + assets/); empty = data files only
+  bool sprites = true;               // pack small thumbnails into sprite sheets for the map
+  int num_threads = 0;               // for the sprite sheets; 0 = all cores
 };
 
 // Relative path of an image's thumbnail inside the atlas folder.

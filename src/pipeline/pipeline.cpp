@@ -150,6 +150,10 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
 RunSummary run(const RunOptions& options, const RunObserver& observer) {
   RunSummary summary;
   summary.output = options.output;
+  // Fail before any work, not after an hour of it.
+  if (!options.viewer_dir.empty() && !std::filesystem::is_regular_file(options.viewer_dir / "index.html"))
+    throw std::runtime_error("the viewer is not built (no index.html in " + options.viewer_dir.string() +
+                             "); run scripts/build or pass --viewer-dir");
 
   Collection collection;
   {
@@ -225,6 +229,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     StageScope stage(observer, summary, "write atlas", 1);
     atlas::AtlasOptions atlas_options;
     atlas_options.viewer_dir = options.viewer_dir;
+    atlas_options.num_threads = options.num_threads;
     atlas::write_atlas(content, staging.path(), atlas_options);
     staging.commit();
   }

@@ -84,7 +84,8 @@ async function setUp() {
     for (const f of ['index.html', 'data/atlas.json']) {
       assert.ok(fs.existsSync(path.join(atlasDir, f)), `photoatlas run wrote no ${f}`);
     }
-    s.atlas = JSON.parse(fs.readFileSync(path.join(atlasDir, 'data', 'atlas.json'), 'utf8'));
+    s.atlas = readAtlas(atlasDir);
+    log(`atlas.json version ${s.atlas.version}${s.atlas.sprites ? `, ${s.atlas.sprites.sheets.length} sprite sheet(s)` : ''}`);
     serveCmd = BIN;
     serveArgs = ['serve', atlasDir, '--port', String(port)];
   }
@@ -117,6 +118,22 @@ async function tearDown() {
   if (s.tmp) fs.rmSync(s.tmp, { recursive: true, force: true });
 }
 
+/** data/atlas.json with version-2 binary references ({file, dtype, count}) replaced by plain arrays. */
+function readAtlas(dir) {
+  const atlas = JSON.parse(fs.readFileSync(path.join(dir, 'data', 'atlas.json'), 'utf8'));
+  const types = { float32: Float32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array };
+  const load = (v) => {
+    if (Array.isArray(v) || !v || typeof v.file !== 'string') return v;
+    const buf = fs.readFileSync(path.join(dir, v.file));
+    const T = types[v.dtype];
+    assert.ok(T, `dtype ${v.dtype}`);
+    assert.equal(buf.length, v.count * T.BYTES_PER_ELEMENT, `${v.file} size`);
+    return Array.from(new T(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
+  };
+  for (const l of atlas.layouts) for (const k of ['x', 'y', 'cluster']) l[k] = load(l[k]);
+  return atlas;
+}
+
 const api = (fn, ...args) => s.page.evaluate(fn, ...args);
 const layoutIds = () => s.atlas.layouts.map((l) => l.id);
 
@@ -141,19 +158,36 @@ async function loneliestPoint(layoutId) {
   return { index: best, pos: pos[best], gap: bestD };
 }
 
-/** RGBA bytes of a CSS-pixel box of a layout's canvas around (x, y) (client coordinates). */
+/** RGBA bytes of a CSS-pixel box of a layout's canvas around (x, y) (client coordinates). The maps are
+ *  WebGL canvases (preserveDrawingBuffer), read back through a 2D canvas. */
 async function canvasPatch(layoutId, x, y, half = 12) {
   return api(
     ([id, x, y, half]) => {
       const c = document.querySelector(`canvas[data-testid="map-canvas"][data-layout="${id}"]`);
       const r = c.getBoundingClientRect();
       const k = c.width / r.width;
-      const ctx = c.getContext('2d');
+      const copy = document.createElement('canvas');
+      copy.width = c.width;
+      copy.height = c.height;
+      const ctx = copy.getContext('2d');
+      ctx.drawImage(c, 0, 0);
       const d = ctx.getImageData(Math.round((x - r.left - half) * k), Math.round((y - r.top - half) * k), Math.round(2 * half * k), Math.round(2 * half * k));
       return Array.from(d.data);
     },
     [layoutId, x, y, half],
   );
+}
+
+/** Half-size (CSS px) of a box that holds a point's marker and its hover outline (thumbnails are bigger than dots). */
+async function markerHalf(layoutId) {
+  const r = await api((l) => window.__photoatlas.rendering(l), layoutId);
+  return Math.max(12, Math.ceil(r.spriteSize / 2) + 10);
+}
+
+/** Waits until no panel is moving between arrangements. */
+async function settled(layoutId) {
+  await s.page.waitForFunction((l) => !window.__photoatlas.arrangement(l).transitioning, layoutId, { timeout: 10_000 });
+  await s.page.waitForTimeout(50);
 }
 
 describe('photoatlas viewer', { timeout: 420_000 }, () => {
@@ -205,7 +239,8 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     const id = layoutIds()[0];
     const { index, pos, gap } = await loneliestPoint(id);
     assert.ok(index >= 0, 'no point inside the canvas');
-    const before = await canvasPatch(id, pos.x, pos.y);
+    const half = await markerHalf(id);
+    const before = await canvasPatch(id, pos.x, pos.y, half);
     await s.page.mouse.move(pos.x, pos.y);
     const tip = s.page.locator('[data-testid="tooltip"]');
     await tip.waitFor({ state: 'visible', timeout: 5000 });
@@ -226,12 +261,12 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     assert.ok(src.endsWith(image.thumb), `tooltip image src ${src} ends with ${image.thumb}`);
     if (image.caption) assert.equal(await s.page.textContent('[data-testid="tooltip-caption"]'), image.caption);
     await s.page.waitForTimeout(100); // one animation frame for the outline
-    const after = await canvasPatch(id, pos.x, pos.y);
+    const after = await canvasPatch(id, pos.x, pos.y, half);
     assert.notDeepEqual(after, before, 'the canvas around the hovered point did not change (no outline)');
     for (const other of layoutIds().slice(1)) {
       // Linked highlight: the same image is outlined in the other panel.
       const p = await api(([o, i]) => window.__photoatlas.screenPositionOf(o, i), [other, index]);
-      const patch = await canvasPatch(other, p.x, p.y);
+      const patch = await canvasPatch(other, p.x, p.y, await markerHalf(other));
       const white = patch.filter((v, k) => k % 4 === 0 && v > 240 && patch[k + 1] > 240 && patch[k + 2] > 240).length;
       assert.ok(white > 4, `image ${index} is not outlined in panel ${other}`);
     }
@@ -317,6 +352,180 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     assert.equal(await s.page.$eval('[data-testid="title"]', (e) => e.childElementCount), 0);
     assert.equal(await s.page.$$eval('[data-testid="tooltip"] img', (l) => l.length), 1);
     assert.ok(!(await s.page.title()).includes('pwned'));
+  });
+
+  it('renders with WebGL; thumbnails drawn in the map (sprite sheets in version 2) and larger ones near the camera', async () => {
+    const id = layoutIds()[0];
+    const r = await api((l) => window.__photoatlas.rendering(l), id);
+    assert.equal(r.kind, 'webgl2', 'renderer');
+    log(`rendering ${JSON.stringify(r)}`);
+    if (s.atlas.count <= 100 && r.spriteSize > 0) {
+      await s.page.waitForFunction((l) => window.__photoatlas.rendering(l).lodLoaded > 0, id, { timeout: 10_000 });
+    }
+    if (FIXTURE) {
+      await s.page.waitForFunction((l) => window.__photoatlas.rendering(l).sheets >= 1, id, { timeout: 10_000 });
+      assert.ok(r.spriteSize > 0, 'a small atlas shows thumbnails at the fitted zoom');
+    }
+    // zoomed far out the thumbnails give way to points and the larger thumbnails are released
+    const canvas = s.page.locator(`canvas[data-testid="map-canvas"][data-layout="${id}"]`);
+    await canvas.focus();
+    for (let k = 0; k < 8; k++) await s.page.keyboard.press('-');
+    await s.page.waitForFunction((l) => window.__photoatlas.rendering(l).lodWanted === 0, id, { timeout: 5000 });
+    const far = await api((l) => window.__photoatlas.rendering(l), id);
+    assert.ok(far.spriteSize < r.spriteSize || r.spriteSize === 0, `sprite size ${far.spriteSize} after zooming out from ${r.spriteSize}`);
+    await s.page.click(`[data-testid="reset-view"][data-layout="${id}"]`);
+  });
+
+  it('search highlights the images whose name, caption or labels match, as text', async () => {
+    const box = s.page.locator('[data-testid="search"]');
+    assert.equal(await box.getAttribute('type'), 'search');
+    const target = s.atlas.images[0];
+    const term = target.name.slice(0, Math.min(6, target.name.length)).toLowerCase();
+    const expected = s.atlas.images
+      .map((im, i) => [im, i])
+      .filter(([im]) => [im.name, im.path, im.caption ?? '', im.class ?? '', im.category ?? '', (im.tags ?? []).join(' ')].join('\n').toLowerCase().includes(term))
+      .map(([, i]) => i);
+    await box.fill(term);
+    await box.press('Enter');
+    assert.deepEqual(await api(() => window.__photoatlas.searchMatches()), expected);
+    assert.match(await s.page.textContent('[data-testid="search-count"]'), new RegExp(`^${expected.length} match`));
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-search.png') });
+    if (FIXTURE) {
+      await box.fill('<b>not bold</b>');
+      await box.press('Enter');
+      const bold = s.atlas.images.flatMap((im, i) => (im.caption?.includes('<b>not bold</b>') ? [i] : []));
+      assert.ok(bold.length > 0);
+      assert.deepEqual(await api(() => window.__photoatlas.searchMatches()), bold, 'markup in a query is matched as text');
+      await box.fill('landscape seashore');
+      await box.press('Enter');
+      const labelled = s.atlas.images.flatMap((im, i) => (im.category === 'landscape' && im.class === 'seashore' ? [i] : []));
+      assert.ok(labelled.length > 0);
+      assert.deepEqual(await api(() => window.__photoatlas.searchMatches()), labelled, 'classes and categories are searched');
+    }
+    await box.fill('zzz-no-such-photo');
+    await box.press('Enter');
+    assert.deepEqual(await api(() => window.__photoatlas.searchMatches()), []);
+    await box.press('Escape');
+    assert.equal(await api(() => window.__photoatlas.searchMatches()), null);
+    assert.equal(await s.page.textContent('[data-testid="search-count"]'), '');
+  });
+
+  it('a caption with a script tag shows as text and does not run', async () => {
+    const idx = s.atlas.images.findIndex((im) => im.caption?.includes('<script>'));
+    if (idx < 0) {
+      log('no caption with a script tag in this atlas (the CLI reads no captions from plain files): checked with the fixture');
+      return;
+    }
+    const id = layoutIds()[0];
+    const p = await api(([l, i]) => window.__photoatlas.screenPositionOf(l, i), [id, idx]);
+    await s.page.mouse.move(p.x, p.y);
+    await s.page.waitForFunction((i) => window.__photoatlas.hoveredImage() === i, idx, { timeout: 5000 });
+    const cap = s.page.locator('[data-testid="tooltip-caption"]');
+    assert.equal(await cap.textContent(), s.atlas.images[idx].caption);
+    assert.equal(await cap.evaluate((e) => e.childElementCount), 0, 'the caption became markup');
+    assert.equal(await s.page.$$eval('script', (l) => l.filter((x) => x.textContent.includes('__pwned')).length), 0);
+    assert.equal(await api(() => window.__pwned), undefined, 'the script ran');
+    assert.ok(!(await s.page.title()).includes('pwned'));
+    await s.page.mouse.move(3, 3);
+  });
+
+  it('lasso selects the points inside, lists them, and exports their paths as CSV and JSON', async () => {
+    const id = layoutIds()[0];
+    const toggle = s.page.locator(`[data-testid="lasso-toggle"][data-layout="${id}"]`);
+    await toggle.focus();
+    await s.page.keyboard.press('Enter'); // keyboard reachable
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    const box = await s.page.locator(`canvas[data-testid="map-canvas"][data-layout="${id}"]`).boundingBox();
+    // a triangle over the left-hand 2/3 of the map
+    const poly = [
+      [box.x + 4, box.y + 4],
+      [box.x + box.width * 0.66, box.y + 4],
+      [box.x + 4, box.y + box.height - 4],
+    ];
+    const pos = await api(([l, n]) => Array.from({ length: n }, (_, i) => window.__photoatlas.screenPositionOf(l, i)), [id, s.atlas.count]);
+    const inside = (x, y) => {
+      let c = false;
+      for (let a = 0, b = poly.length - 1; a < poly.length; b = a++) {
+        const [ax, ay] = poly[a], [bx, by] = poly[b];
+        if (ay > y !== by > y && x < ((bx - ax) * (y - ay)) / (by - ay) + ax) c = !c;
+      }
+      return c;
+    };
+    const expected = pos.flatMap((p, i) => (inside(p.x, p.y) ? [i] : []));
+    assert.ok(expected.length > 0 && expected.length < s.atlas.count, `a lasso that holds some points (${expected.length})`);
+    await s.page.mouse.move(...poly[0]);
+    await s.page.mouse.down();
+    for (const [a, b] of [[poly[0], poly[1]], [poly[1], poly[2]], [poly[2], poly[0]]]) {
+      for (let k = 1; k <= 10; k++) await s.page.mouse.move(a[0] + ((b[0] - a[0]) * k) / 10, a[1] + ((b[1] - a[1]) * k) / 10);
+    }
+    await s.page.mouse.up();
+    const got = await api(() => window.__photoatlas.selection());
+    // points on the lasso's edge may fall either way (the drawn polygon is sampled)
+    const diff = expected.filter((i) => !got.includes(i)).length + got.filter((i) => !expected.includes(i)).length;
+    assert.ok(diff <= 1, `selection ${JSON.stringify(got)} vs expected ${JSON.stringify(expected)}`);
+    assert.equal(await s.page.textContent('[data-testid="selection-count"]'), `${got.length} selected`);
+    const names = await s.page.$$eval('[data-testid="selection-list"] li', (l) => l.map((e) => e.textContent));
+    assert.deepEqual(names, got.map((i) => s.atlas.images[i].name));
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-lasso.png') });
+
+    const [csvDl] = await Promise.all([s.page.waitForEvent('download'), s.page.click('[data-testid="export-csv"]')]);
+    const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/);
+    assert.equal(csv[0], 'path,name,id');
+    assert.equal(csv.length, got.length + 1);
+    const unquote = (f) => (f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"').replace(/^'(?=[=+\-@])/, '') : f);
+    const firstField = (line) => (line.startsWith('"') ? line.match(/^"((?:[^"]|"")*)"/)[0] : line.split(',')[0]);
+    assert.deepEqual(csv.slice(1).map((l) => unquote(firstField(l))), got.map((i) => s.atlas.images[i].path));
+    const [jsonDl] = await Promise.all([s.page.waitForEvent('download'), s.page.click('[data-testid="export-json"]')]);
+    const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+    assert.equal(json.count, got.length);
+    assert.deepEqual(json.images.map((im) => im.path), got.map((i) => s.atlas.images[i].path));
+
+    await s.page.click('[data-testid="clear-selection"]');
+    assert.deepEqual(await api(() => window.__photoatlas.selection()), []);
+    assert.equal(await s.page.locator('[data-testid="selection"]').isHidden(), true);
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+  });
+
+  it('switching the arrangement animates the points to a grid and back; hover works there', async () => {
+    const id = layoutIds()[0];
+    const info = await api((l) => window.__photoatlas.arrangement(l), id);
+    assert.equal(info.current, id);
+    assert.ok(info.available.includes('grid'));
+    assert.deepEqual(info.available.slice(0, layoutIds().length), layoutIds());
+    if (s.atlas.images.some((im) => im.taken_at)) assert.ok(info.available.includes('timeline'), 'timeline offered when dates exist');
+    const at = () => api(([l, n]) => Array.from({ length: n }, (_, i) => window.__photoatlas.screenPositionOf(l, i)), [id, s.atlas.count]);
+    const start = await at();
+    const grid = s.page.locator(`[data-testid="arrange"][data-layout="${id}"][data-arrangement="grid"]`);
+    await grid.focus();
+    await s.page.keyboard.press('Enter');
+    await s.page.waitForTimeout(120);
+    const mid = await api((l) => window.__photoatlas.arrangement(l), id);
+    assert.equal(mid.current, 'grid');
+    assert.equal(mid.transitioning, true, 'the switch is animated');
+    await settled(id);
+    assert.equal(await grid.getAttribute('aria-pressed'), 'true');
+    const g = await at();
+    assert.ok(g.every((p) => p.inside), 'grid inside the map');
+    const xs = new Set(g.map((p) => Math.round(p.x))), ys = new Set(g.map((p) => Math.round(p.y)));
+    const side = Math.ceil(Math.sqrt(s.atlas.count));
+    assert.ok(xs.size <= side && ys.size <= Math.ceil(s.atlas.count / side), `grid has ${xs.size} columns, ${ys.size} rows`);
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-grid.png') });
+    // hover on the grid
+    await s.page.mouse.move(g[0].x, g[0].y);
+    await s.page.waitForFunction(() => window.__photoatlas.hoveredImage() === 0, null, { timeout: 5000 });
+    await s.page.mouse.move(3, 3);
+    if (info.available.includes('timeline')) {
+      await s.page.click(`[data-testid="arrange"][data-layout="${id}"][data-arrangement="timeline"]`);
+      await settled(id);
+      assert.equal((await api((l) => window.__photoatlas.arrangement(l), id)).current, 'timeline');
+      assert.ok((await at()).every((p) => p.inside), 'timeline inside the map');
+      await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-timeline.png') });
+    }
+    await s.page.click(`[data-testid="arrange"][data-layout="${id}"][data-arrangement="${id}"]`);
+    await settled(id);
+    const back = await at();
+    back.forEach((p, i) => assert.ok(Math.abs(p.x - start[i].x) < 0.5 && Math.abs(p.y - start[i].y) < 0.5, `point ${i} back in place`));
   });
 
   it('no console errors, page errors or failed requests', async () => {

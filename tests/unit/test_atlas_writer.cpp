@@ -55,6 +55,17 @@ atlas::AtlasContent two_images() {
   return content;
 }
 
+// Reads a version-2 binary array through its {"file", "dtype", "count"} reference.
+template <typename T>
+std::vector<T> read_array(const fs::path& atlas_dir, const nlohmann::json& ref, const std::string& dtype) {
+  EXPECT_EQ(ref["dtype"], dtype);
+  std::ifstream in(atlas_dir / ref["file"].get<std::string>(), std::ios::binary);
+  std::vector<T> values(ref["count"].get<std::size_t>());
+  in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(T)));
+  EXPECT_TRUE(in.good()) << ref.dump();
+  return values;
+}
+
 }  // namespace
 
 TEST(Csv, QuotesAndNeutralisesFormulas) {
@@ -109,7 +120,7 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   std::ifstream in(dir / "data" / "atlas.json");
   const auto doc = nlohmann::json::parse(in);
   EXPECT_EQ(doc["format"], "photoatlas");
-  EXPECT_EQ(doc["version"], 1);
+  EXPECT_EQ(doc["version"], 2);
   EXPECT_EQ(doc["count"], 2);
   EXPECT_EQ(doc["title"], "Test <atlas>");
   EXPECT_EQ(doc["images"][0]["thumb"], "thumbs/00000000000000aa.jpg");
@@ -123,9 +134,11 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_FALSE(doc["images"][1].contains("gps"));
   const auto& layout = doc["layouts"][0];
   EXPECT_EQ(layout["id"], "raw");
-  EXPECT_FLOAT_EQ(layout["x"][0].get<float>(), -1.0f);
-  EXPECT_FLOAT_EQ(layout["x"][1].get<float>(), 1.0f);
-  EXPECT_EQ(layout["cluster"], nlohmann::json({1, 0}));
+  const auto x = read_array<float>(dir.path(), layout["x"], "float32");
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_FLOAT_EQ(x[0], -1.0f);
+  EXPECT_FLOAT_EQ(x[1], 1.0f);
+  EXPECT_EQ(read_array<std::uint16_t>(dir.path(), layout["cluster"], "uint16"), (std::vector<std::uint16_t>{1, 0}));
   EXPECT_EQ(layout["clusters"][1]["size"], 1);
   EXPECT_EQ(layout["clusters"][0]["name"], "Cluster 1");
   EXPECT_EQ(layout["clusters"][1]["medoid"], 0);

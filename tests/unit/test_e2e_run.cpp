@@ -35,8 +35,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr
 };
 
+// Every run gets its own cache folder, so tests never touch the user's ~/.cache.
 CommandResult run_photoatlas(const std::string& args) {
-  const std::string command = quote(PHOTOATLAS_BINARY) + " " + args + " 2>&1";
+  static TempDir cache_dir;
+  const std::string command = "PHOTOATLAS_CACHE_DIR=" + quote(cache_dir.path().string()) + " " +
+                              quote(PHOTOATLAS_BINARY) + " " + args + " 2>&1";
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

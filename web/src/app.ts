@@ -1,9 +1,14 @@
-// The page: header, one panel per layout, the shared tooltip and hover state, and the
-// read-only test hook window.__photoatlas.
+// The page: header (title, counts, search), one panel per layout, the shared tooltip, hover,
+// search and selection state, the thumbnail caches (sprite sheets, level-of-detail thumbnails),
+// and the read-only test hook window.__photoatlas.
+import { gridArrangement, interleave, parseDates, timelineArrangement } from './arrange';
 import type { ParsedAtlas } from './data';
 import { safeThumbUrl } from './data';
+import { el } from './dom';
 import { clusterColor } from './palette';
-import { Panel, type PanelHost } from './panel';
+import { Panel, type Arrangement, type PanelHost } from './panel';
+import type { LodEntry } from './renderer';
+import { search, searchText, selectionCsv, selectionJson } from './select';
 import { Tooltip } from './tooltip';
 
 export interface PhotoatlasTestApi {
@@ -23,6 +28,15 @@ export interface PhotoatlasTestApi {
   hoveredImage(): number | null;
   /** Current view of a layout: scale (px per data unit), translation, zoom relative to the fitted view. */
   view(layoutId: string): { scale: number; tx: number; ty: number; zoom: number } | null;
+  /** Arrangement shown in a panel ("raw", "cnn", "grid", "timeline"), the ones offered, and whether it is moving. */
+  arrangement(layoutId: string): { current: string; available: string[]; transitioning: boolean } | null;
+  /** Indices of the images matching the search (null: no search). */
+  searchMatches(): number[] | null;
+  /** Indices of the selected images (lasso), ascending. */
+  selection(): number[];
+  /** Rendering state of a panel: renderer kind, sprite cell size on screen (CSS px, 0 = points),
+   *  sprite sheets on the GPU, larger thumbnails wanted / loaded in the page, frames drawn. */
+  rendering(layoutId: string): { kind: string; spriteSize: number; sheets: number; lodWanted: number; lodLoaded: number; frames: number } | null;
 }
 
 declare global {
@@ -31,16 +45,75 @@ declare global {
   }
 }
 
+const SELECTION_LIST_MAX = 200;
+
 export class App implements PanelHost {
   readonly panels: Panel[] = [];
   readonly tooltip = new Tooltip();
   hoveredImage: number | null = null;
   ready = false;
   error: string | null = null;
+  filterMask: Uint8Array | null = null;
+  filterVersion = 0;
   private atlas: ParsedAtlas | null = null;
+  private haystack: string[] | null = null;
+  private matches: Uint32Array | null = null;
+  private selected: Uint32Array = new Uint32Array(0);
+  private searchTimer = 0;
+  private spritesRequested = false;
+  private readonly lod = new Map<number, { img: HTMLImageElement; entry: LodEntry | null }>();
+  private readonly lodByPanel = new Map<Panel, readonly number[]>();
+  private readonly searchInput: HTMLInputElement;
+  private readonly searchCount: HTMLElement;
+  private readonly selectionBox: HTMLElement;
+  private readonly selectionCount: HTMLElement;
+  private readonly selectionList: HTMLOListElement;
 
   constructor(private readonly root: HTMLElement) {
     document.body.append(this.tooltip.element);
+    const header = root.querySelector<HTMLElement>('.app-header')!;
+    const tools = el('div', { class: 'app-tools', role: 'search' });
+    this.searchInput = el('input', {
+      type: 'search',
+      class: 'search',
+      'data-testid': 'search',
+      placeholder: 'Search names, captions, classes…',
+      'aria-label': 'Search file names, captions, classes and categories',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      disabled: true,
+    });
+    this.searchCount = el('span', { class: 'search-count', 'data-testid': 'search-count', 'aria-live': 'polite' });
+    this.searchInput.addEventListener('input', () => {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = window.setTimeout(() => this.runSearch(), 120);
+    });
+    this.searchInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        clearTimeout(this.searchTimer);
+        this.runSearch();
+      } else if (e.key === 'Escape') {
+        this.searchInput.value = '';
+        this.runSearch();
+      }
+    });
+    tools.append(this.searchInput, this.searchCount);
+    header.append(tools);
+
+    this.selectionBox = el('aside', { class: 'selection', 'data-testid': 'selection', 'aria-label': 'Selected photos' });
+    this.selectionBox.hidden = true;
+    const head = el('div', { class: 'selection-head' });
+    this.selectionCount = el('h2', { class: 'selection-count', 'data-testid': 'selection-count' });
+    const csv = el('button', { type: 'button', class: 'btn', 'data-testid': 'export-csv' }, 'Export CSV');
+    const json = el('button', { type: 'button', class: 'btn', 'data-testid': 'export-json' }, 'Export JSON');
+    const clear = el('button', { type: 'button', class: 'btn', 'data-testid': 'clear-selection' }, 'Clear');
+    csv.addEventListener('click', () => this.exportSelection('csv'));
+    json.addEventListener('click', () => this.exportSelection('json'));
+    clear.addEventListener('click', () => this.setSelection(new Uint32Array(0)));
+    head.append(this.selectionCount, csv, json, clear);
+    this.selectionList = el('ol', { class: 'selection-list', 'data-testid': 'selection-list' });
+    this.selectionBox.append(head, this.selectionList);
+    root.append(this.selectionBox);
   }
 
   panel(layoutId: string): Panel | undefined {
@@ -61,9 +134,26 @@ export class App implements PanelHost {
     if (atlas.layouts.length === 0) {
       main.append(message('This atlas has no layouts to show.'));
     }
+    const ids = new Set(atlas.layouts.map((l) => l.id));
+    const freeId = (id: string) => {
+      let v = id;
+      while (ids.has(v)) v = `${v}-view`;
+      return v;
+    };
+    const gridId = freeId('grid'), timelineId = freeId('timeline');
+    let times: Float64Array | null = null;
     for (const layout of atlas.layouts) {
       const colors = layout.clusters.map((_, i) => clusterColor(i));
-      const p = new Panel(layout, colors, this, atlas.count);
+      const arrangements: Arrangement[] = atlas.layouts.map((l) => ({ id: l.id, label: l.name, compute: () => ({ xy: interleave(l.x, l.y) }) }));
+      arrangements.push({ id: gridId, label: 'Grid', compute: () => gridArrangement(interleave(layout.x, layout.y)) });
+      if (atlas.hasDates) {
+        arrangements.push({
+          id: timelineId,
+          label: 'Timeline',
+          compute: () => timelineArrangement((times ??= parseDates(atlas.images.map((im) => im.taken_at)))),
+        });
+      }
+      const p = new Panel(layout, colors, this, atlas.count, arrangements, atlas.sprites);
       this.panels.push(p);
       main.append(p.root);
     }
@@ -73,6 +163,8 @@ export class App implements PanelHost {
     };
     window.addEventListener('resize', relayout);
     watchDevicePixelRatio(relayout);
+    this.searchInput.disabled = false;
+    performance.mark('photoatlas:first-draw'); // bench/viewer reads it: time to first paint
     this.ready = true;
     document.body.dataset.ready = 'true';
   }
@@ -84,6 +176,126 @@ export class App implements PanelHost {
     const main = this.root.querySelector<HTMLElement>('.panels')!;
     main.replaceChildren(message(msg, true));
     document.body.dataset.error = 'true';
+  }
+
+  private redrawAll(): void {
+    for (const p of this.panels) p.requestDraw();
+  }
+
+  // --- search and selection -------------------------------------------------------------
+  private runSearch(): void {
+    if (!this.atlas) return;
+    const q = this.searchInput.value.trim();
+    if (q && !this.haystack) this.haystack = this.atlas.images.map(searchText);
+    this.matches = q ? search(this.haystack!, q) : null;
+    this.searchCount.textContent = this.matches
+      ? `${this.matches.length.toLocaleString('en-US')} ${this.matches.length === 1 ? 'match' : 'matches'}`
+      : '';
+    this.updateFilter();
+  }
+
+  private updateFilter(): void {
+    const n = this.atlas?.count ?? 0;
+    const hasSel = this.selected.length > 0;
+    if (!this.matches && !hasSel) this.filterMask = null;
+    else {
+      const m = new Uint8Array(n);
+      if (this.matches) for (const i of this.matches) m[i] = 1;
+      else m.fill(1);
+      if (hasSel) {
+        const s = new Uint8Array(n);
+        for (const i of this.selected) s[i] = 1;
+        for (let i = 0; i < n; i++) m[i]! &= s[i]!;
+      }
+      this.filterMask = m;
+    }
+    this.filterVersion++;
+    this.redrawAll();
+  }
+
+  select(_panel: Panel, indices: Uint32Array): void {
+    this.setSelection(indices);
+  }
+
+  setSelection(indices: Uint32Array): void {
+    this.selected = Uint32Array.from(indices).sort();
+    const n = this.selected.length;
+    this.selectionBox.hidden = n === 0;
+    this.selectionCount.textContent = `${n.toLocaleString('en-US')} selected`;
+    const items: HTMLElement[] = [];
+    const images = this.atlas?.images ?? [];
+    for (let k = 0; k < Math.min(n, SELECTION_LIST_MAX); k++) {
+      const im = images[this.selected[k]!]!;
+      items.push(el('li', { title: im.path }, im.name));
+    }
+    if (n > SELECTION_LIST_MAX) items.push(el('li', { class: 'more' }, `… and ${(n - SELECTION_LIST_MAX).toLocaleString('en-US')} more (in the export)`));
+    this.selectionList.replaceChildren(...items);
+    this.updateFilter();
+  }
+
+  private exportSelection(kind: 'csv' | 'json'): void {
+    if (!this.atlas) return;
+    const text = kind === 'csv' ? selectionCsv(this.atlas.images, this.selected) : selectionJson(this.atlas.images, this.selected);
+    const blob = new Blob([text], { type: kind === 'csv' ? 'text/csv' : 'application/json' });
+    const a = el('a', { download: `photoatlas-selection.${kind}`, hidden: true });
+    a.href = URL.createObjectURL(blob);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  // --- thumbnails in the map ------------------------------------------------------------
+  needSprites(): void {
+    const sprites = this.atlas?.sprites;
+    if (this.spritesRequested || !sprites) return;
+    this.spritesRequested = true;
+    sprites.sheets.forEach((sheet, k) => {
+      const url = safeThumbUrl(sheet.url, document.baseURI);
+      if (!url) return;
+      const img = new Image();
+      img.decoding = 'async';
+      img.src = url;
+      img.decode().then(
+        () => {
+          for (const p of this.panels) p.renderer.addSpriteSheet?.(k, img);
+          this.redrawAll();
+        },
+        () => console.warn(`photoatlas: could not load ${sheet.url}`),
+      );
+    });
+  }
+
+  lodImage(i: number): LodEntry | null {
+    return this.lod.get(i)?.entry ?? null;
+  }
+
+  lodWanted(panel: Panel, indices: readonly number[]): void {
+    this.lodByPanel.set(panel, indices);
+    const want = new Set<number>();
+    for (const list of this.lodByPanel.values()) for (const i of list) want.add(i);
+    for (const [i, e] of this.lod) {
+      if (!want.has(i)) {
+        e.img.onload = e.img.onerror = null;
+        e.img.removeAttribute('src'); // the page drops the decoded image; the GPU slot is freed by the renderer
+        this.lod.delete(i);
+      }
+    }
+    for (const i of want) {
+      if (this.lod.has(i) || !this.atlas) continue;
+      const url = safeThumbUrl(this.atlas.images[i]!.thumb, document.baseURI);
+      if (!url) continue;
+      const img = new Image();
+      const rec: { img: HTMLImageElement; entry: LodEntry | null } = { img, entry: null };
+      img.decoding = 'async';
+      img.onload = () => {
+        rec.entry = { index: i, image: img, width: img.naturalWidth, height: img.naturalHeight };
+        this.redrawAll();
+      };
+      img.onerror = () => (img.onload = img.onerror = null);
+      img.src = url;
+      this.lod.set(i, rec);
+    }
   }
 
   // PanelHost
@@ -140,6 +352,31 @@ export class App implements PanelHost {
         const p = app.panel(layoutId);
         if (!p) return null;
         return { scale: p.view.scale, tx: p.view.tx, ty: p.view.ty, zoom: p.view.zoom };
+      },
+      arrangement(layoutId: string) {
+        const p = app.panel(layoutId);
+        if (!p) return null;
+        return { current: p.arrangementId, available: p.arrangements.map((a) => a.id), transitioning: p.transitioning };
+      },
+      searchMatches() {
+        return app.matches ? Array.from(app.matches) : null;
+      },
+      selection() {
+        return Array.from(app.selected);
+      },
+      rendering(layoutId: string) {
+        const p = app.panel(layoutId);
+        if (!p) return null;
+        let lodLoaded = 0;
+        for (const e of app.lod.values()) if (e.entry) lodLoaded++;
+        return {
+          kind: p.renderer.kind,
+          spriteSize: p.spriteSize,
+          sheets: p.renderer.spriteSheetsLoaded,
+          lodWanted: p.lodWantedCount,
+          lodLoaded,
+          frames: p.frames,
+        };
       },
     });
   }

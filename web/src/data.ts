@@ -1,7 +1,8 @@
-// Data loading: fetch data/atlas.json, check it against the contract, convert to typed arrays.
-import type { AtlasCluster, AtlasImage, LayoutData } from './types';
+// Data loading: fetch data/atlas.json (+ the binary arrays a version-2 file references), check it
+// against the contract (docs/atlas-format.md), convert to typed arrays.
+import type { AtlasCluster, AtlasImage, LayoutData, SpriteInfo } from './types';
 
-export const SUPPORTED_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 
 export class AtlasFormatError extends Error {
   constructor(message: string) {
@@ -22,7 +23,46 @@ function str(v: unknown, fallback = ''): string {
   return typeof v === 'string' ? v : fallback;
 }
 
-function numArray(v: unknown, what: string, n: number): number[] {
+const DTYPES = { float32: Float32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
+type Dtype = keyof typeof DTYPES;
+type Numeric = Float32Array | Uint8Array | Uint16Array | Uint32Array | number[];
+
+/** Binary files already fetched, by their `file` value. */
+export type Binaries = ReadonlyMap<string, ArrayBuffer>;
+
+function isRef(v: unknown): v is { file: string; dtype: Dtype; count?: number } {
+  return isObject(v) && typeof v.file === 'string' && typeof v.dtype === 'string';
+}
+
+/** Every binary file a parsed atlas.json refers to (version 2), in a stable order. */
+export function binaryFiles(raw: unknown): string[] {
+  const out = new Set<string>();
+  if (!isObject(raw)) return [];
+  if (Array.isArray(raw.layouts)) {
+    for (const l of raw.layouts as unknown[]) {
+      if (!isObject(l)) continue;
+      for (const k of ['x', 'y', 'cluster']) if (isRef(l[k])) out.add((l[k] as { file: string }).file);
+    }
+  }
+  if (isObject(raw.sprites) && isRef(raw.sprites.sizes)) out.add(raw.sprites.sizes.file);
+  return [...out];
+}
+
+function numbers(v: unknown, what: string, n: number, bins: Binaries | undefined): Numeric {
+  if (isRef(v)) {
+    const T = DTYPES[v.dtype];
+    if (!T) fail(`${what}.dtype ${JSON.stringify(v.dtype)} is not one of ${Object.keys(DTYPES).join(', ')}`);
+    const buf = bins?.get(v.file);
+    if (!buf) fail(`${what}: ${v.file} was not loaded`);
+    if (buf.byteLength !== n * T.BYTES_PER_ELEMENT) {
+      fail(`${what}: ${v.file} has ${buf.byteLength} bytes, expected ${n} x ${T.BYTES_PER_ELEMENT}`);
+    }
+    const a = new T(buf);
+    if (a instanceof Float32Array) {
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) fail(`${what}[${i}] is not a finite number`);
+    }
+    return a;
+  }
   if (!Array.isArray(v)) fail(`${what} is not an array`);
   if (v.length !== n) fail(`${what} has ${v.length} entries, expected ${n}`);
   for (let i = 0; i < v.length; i++) {
@@ -31,48 +71,74 @@ function numArray(v: unknown, what: string, n: number): number[] {
   return v as number[];
 }
 
+function float32(a: Numeric): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
 export interface ParsedAtlas {
+  version: number;
   title: string;
   created: string;
   count: number;
   images: AtlasImage[];
   layouts: LayoutData[];
+  sprites: SpriteInfo | null;
+  /** True when at least one image has a parseable taken_at (a timeline can be offered). */
+  hasDates: boolean;
 }
 
-/** Validates a parsed atlas.json value and converts layouts to typed arrays. Throws AtlasFormatError. */
-export function parseAtlas(raw: unknown): ParsedAtlas {
+/**
+ * Validates a parsed atlas.json value and converts layouts to typed arrays. Throws AtlasFormatError.
+ * `bins` holds the binary files a version-2 file refers to (see binaryFiles / loadAtlas).
+ */
+export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
   if (!isObject(raw)) fail('not a JSON object');
   if (raw.format !== 'photoatlas') fail(`"format" is ${JSON.stringify(raw.format)}, expected "photoatlas"`);
-  if (raw.version !== SUPPORTED_VERSION) {
-    fail(`"version" is ${JSON.stringify(raw.version)}; this viewer reads version ${SUPPORTED_VERSION}`);
+  const version = raw.version;
+  if (typeof version !== 'number' || !SUPPORTED_VERSIONS.includes(version)) {
+    fail(`"version" is ${JSON.stringify(raw.version)}; this viewer reads versions ${SUPPORTED_VERSIONS.join(' and ')}`);
   }
   if (!Array.isArray(raw.images)) fail('"images" is not an array');
   const images = raw.images as unknown[];
   const count = typeof raw.count === 'number' ? raw.count : images.length;
   if (count !== images.length) fail(`"count" is ${count} but "images" has ${images.length} entries`);
+  const refsAllowed = version >= 2;
 
-  const outImages: AtlasImage[] = images.map((im, i) => {
+  let hasDates = false;
+  const outImages: AtlasImage[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const im = images[i];
     if (!isObject(im)) fail(`images[${i}] is not an object`);
+    const id = str(im.id, String(i));
     const img: AtlasImage = {
-      id: str(im.id, String(i)),
+      id,
       name: str(im.name, str(im.path, `image ${i + 1}`)),
       path: str(im.path),
-      thumb: str(im.thumb),
+      thumb: str(im.thumb, version >= 2 && im.id !== undefined ? `thumbs/${id}.jpg` : ''),
       width: typeof im.width === 'number' ? im.width : 0,
       height: typeof im.height === 'number' ? im.height : 0,
     };
-    if (typeof im.taken_at === 'string') img.taken_at = im.taken_at;
+    if (typeof im.taken_at === 'string') {
+      img.taken_at = im.taken_at;
+      if (!hasDates && !Number.isNaN(Date.parse(im.taken_at))) hasDates = true;
+    }
     if (typeof im.caption === 'string') img.caption = im.caption;
-    return img;
-  });
+    if (typeof im.class === 'string') img.class = im.class;
+    if (typeof im.category === 'string') img.category = im.category;
+    if (Array.isArray(im.tags)) img.tags = im.tags.filter((t): t is string => typeof t === 'string');
+    outImages[i] = img;
+  }
 
   if (!Array.isArray(raw.layouts)) fail('"layouts" is not an array');
   const layouts: LayoutData[] = (raw.layouts as unknown[]).map((lay, li) => {
     if (!isObject(lay)) fail(`layouts[${li}] is not an object`);
     const where = `layouts[${li}]`;
-    const x = numArray(lay.x, `${where}.x`, count);
-    const y = numArray(lay.y, `${where}.y`, count);
-    const labels = numArray(lay.cluster, `${where}.cluster`, count);
+    for (const k of ['x', 'y', 'cluster']) {
+      if (!refsAllowed && isRef(lay[k])) fail(`${where}.${k} is a binary reference, which needs version 2`);
+    }
+    const x = float32(numbers(lay.x, `${where}.x`, count, bins));
+    const y = float32(numbers(lay.y, `${where}.y`, count, bins));
+    const labels = numbers(lay.cluster, `${where}.cluster`, count, bins);
     if (!Array.isArray(lay.clusters)) fail(`${where}.clusters is not an array`);
     const clusters: AtlasCluster[] = (lay.clusters as unknown[]).map((c, ci) => {
       if (!isObject(c)) fail(`${where}.clusters[${ci}] is not an object`);
@@ -82,7 +148,7 @@ export function parseAtlas(raw: unknown): ParsedAtlas {
         size: typeof c.size === 'number' ? c.size : 0,
       };
     });
-    const cluster = new Uint32Array(count);
+    const cluster = labels instanceof Uint32Array ? labels : new Uint32Array(count);
     for (let i = 0; i < count; i++) {
       const c = labels[i]!;
       if (!Number.isInteger(c) || c < 0 || c >= clusters.length) {
@@ -94,8 +160,8 @@ export function parseAtlas(raw: unknown): ParsedAtlas {
       id: str(lay.id, `layout${li}`),
       name: str(lay.name, str(lay.id, `Layout ${li + 1}`)),
       features: str(lay.features),
-      x: Float32Array.from(x),
-      y: Float32Array.from(y),
+      x,
+      y,
       cluster,
       clusters,
     };
@@ -107,12 +173,45 @@ export function parseAtlas(raw: unknown): ParsedAtlas {
   }
 
   return {
+    version,
     title: str(raw.title, 'photoatlas'),
     created: str(raw.created),
     count,
     images: outImages,
     layouts,
+    sprites: refsAllowed ? parseSprites(raw.sprites, count, bins) : null,
+    hasDates,
   };
+}
+
+function parseSprites(v: unknown, count: number, bins: Binaries | undefined): SpriteInfo | null {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail('"sprites" is not an object');
+  const cell = v.cell, columns = v.columns;
+  if (typeof cell !== 'number' || !(cell >= 1 && cell <= 255)) fail('"sprites.cell" is not in [1, 255]');
+  if (typeof columns !== 'number' || !(columns >= 1)) fail('"sprites.columns" is not a positive number');
+  const perSheet = typeof v.per_sheet === 'number' ? v.per_sheet : columns * columns;
+  if (!Array.isArray(v.sheets)) fail('"sprites.sheets" is not an array');
+  const sheets = (v.sheets as unknown[]).map((s, k) => {
+    if (!isObject(s) || typeof s.file !== 'string') fail(`sprites.sheets[${k}] has no file`);
+    return {
+      url: s.file,
+      width: typeof s.width === 'number' ? s.width : 0,
+      height: typeof s.height === 'number' ? s.height : 0,
+      first: typeof s.first === 'number' ? s.first : k * perSheet,
+      count: typeof s.count === 'number' ? s.count : perSheet,
+    };
+  });
+  const sizes = numbers(v.sizes, 'sprites.sizes', 2 * count, bins);
+  return { cell, columns, perSheet, sheets, sizes: sizes instanceof Uint8Array ? sizes : Uint8Array.from(sizes) };
+}
+
+async function fetchBinary(file: string): Promise<[string, ArrayBuffer]> {
+  const url = safeThumbUrl(file, document.baseURI);
+  if (!url) throw new AtlasFormatError(`data/atlas.json: ${JSON.stringify(file)} is not a file of this atlas`);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load ${file}: HTTP ${res.status}`);
+  return [file, await res.arrayBuffer()];
 }
 
 /** Fetches and parses the atlas. `url` is relative to the page (the atlas root). */
@@ -125,7 +224,9 @@ export async function loadAtlas(url = 'data/atlas.json'): Promise<ParsedAtlas> {
   } catch (e) {
     throw new AtlasFormatError(`${url} is not valid JSON (${(e as Error).message})`);
   }
-  return parseAtlas(raw);
+  const files = binaryFiles(raw);
+  const bins = new Map(await Promise.all(files.map(fetchBinary)));
+  return parseAtlas(raw, bins);
 }
 
 /** Resolves a thumbnail path from the data against the page; only same-origin http(s) URLs pass. */

@@ -107,4 +107,32 @@ export class SpatialGrid {
     }
     return best;
   }
+
+  /**
+   * Up to `limit` points inside the rectangle, nearest to (cx, cy) first. Used to pick the images
+   * whose larger thumbnails are worth loading (level of detail).
+   */
+  nearestInRect(minX: number, minY: number, maxX: number, maxY: number, cx: number, cy: number, limit: number): number[] {
+    if (this.items.length === 0 || limit <= 0) return [];
+    const c0 = this.col(minX), c1 = this.col(maxX), r0 = this.row(minY), r1 = this.row(maxY);
+    if ((c1 - c0 + 1) * (r1 - r0 + 1) > 4 * Math.max(limit, 64) * 64) return []; // too far out to matter
+    const found: number[] = [];
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const cell = r * this.cols + c;
+        const end = this.cellStart[cell + 1]!;
+        for (let k = this.cellStart[cell]!; k < end; k++) {
+          const i = this.items[k]!;
+          const x = this.x[i]!, y = this.y[i]!;
+          if (x >= minX && x <= maxX && y >= minY && y <= maxY) found.push(i);
+        }
+      }
+    }
+    const d = (i: number) => (this.x[i]! - cx) ** 2 + (this.y[i]! - cy) ** 2;
+    if (found.length > limit) {
+      found.sort((a, b) => d(a) - d(b));
+      found.length = limit;
+    }
+    return found;
+  }
 }

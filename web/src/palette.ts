@@ -38,3 +38,24 @@ export function clusterColor(index: number): string {
   const light = 58 + (k % 3) * 8;
   return `hsl(${hue.toFixed(1)} 70% ${light}%)`;
 }
+
+/** Colour of cluster `index` as 0..255 RGB (for the WebGL palette texture). */
+export function clusterRgb(index: number): [number, number, number] {
+  const c = clusterColor(index);
+  if (c.startsWith('#')) {
+    const v = parseInt(c.slice(1), 16);
+    return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+  }
+  const m = /hsl\(([\d.]+) ([\d.]+)% ([\d.]+)%\)/.exec(c);
+  if (!m) return [153, 153, 153];
+  return hslToRgb(Number(m[1]), Number(m[2]) / 100, Number(m[3]) / 100);
+}
+
+function hslToRgb(h: number, s: number, l: number): [number, number, number] {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [f(0), f(8), f(4)];
+}

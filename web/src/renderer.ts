@@ -1,22 +1,60 @@
-// Canvas 2D renderer for one layout. Draws in CSS pixels on a backing store of CSS size x
-// devicePixelRatio. Points are drawn one cluster at a time (one path per cluster), so the
-// number of state changes is the number of clusters, not the number of points.
-// A later WebGL renderer can implement the same `Renderer` interface.
+// What a renderer draws, the Renderer interface, and the Canvas 2D fallback (for browsers without
+// WebGL 2; the normal renderer is WebGLRenderer in webgl.ts).
 import type { LayoutData } from './types';
-import type { ViewTransform } from './view';
+
+/** The view transform as the renderer needs it: screen.x = tx + x * scale, screen.y = ty - y * scale (CSS px). */
+export interface ViewLike {
+  scale: number;
+  tx: number;
+  ty: number;
+}
+
+/** A larger thumbnail loaded for an image near the camera (level of detail). */
+export interface LodEntry {
+  index: number;
+  image: TexImageSource;
+  width: number;
+  height: number;
+}
 
 export interface Scene {
   layout: LayoutData;
-  view: ViewTransform;
+  /** Interleaved x, y per image: where the points are going (the current arrangement). */
+  positions: Float32Array;
+  /** Interleaved x, y per image: where they come from; drawn at mix(from, positions, t). */
+  from: Float32Array;
+  t: number;
+  view: ViewLike;
   colors: readonly string[]; // per cluster
   radius: number; // point radius, CSS px
   highlightedCluster: number | null;
+  /** Per image: 1 = shown normally, 0 = dimmed (cluster highlight, search, selection). null = all 1. */
+  emphasis: Uint8Array | null;
+  /** Bumped whenever `emphasis` changes content (the renderer re-uploads it). */
+  emphasisVersion: number;
   hovered: number | null; // image index outlined in this panel
+  /** CSS px of a full sprite cell on screen; 0 = points only. */
+  spriteSize: number;
+  lod: readonly LodEntry[];
 }
 
 export interface Renderer {
+  readonly kind: 'webgl2' | 'canvas2d';
   resize(cssWidth: number, cssHeight: number, dpr: number): void;
   draw(scene: Scene): void;
+  /** Sprite sheets of the atlas (data/sprites-*.jpg): the renderer draws thumbnails once sheets arrive. */
+  setSpriteLayout?(info: import('./types').SpriteInfo): void;
+  addSpriteSheet?(sheet: number, image: TexImageSource): void;
+  /** Number of sprite sheets uploaded. */
+  readonly spriteSheetsLoaded: number;
+}
+
+/** Position of image i at transition progress t. */
+export function positionAt(s: Pick<Scene, 'positions' | 'from' | 't'>, i: number): [number, number] {
+  const t = s.t;
+  const x = s.from[2 * i]! + (s.positions[2 * i]! - s.from[2 * i]!) * t;
+  const y = s.from[2 * i + 1]! + (s.positions[2 * i + 1]! - s.from[2 * i + 1]!) * t;
+  return [x, y];
 }
 
 /** Point indices grouped by cluster: members of cluster c are order[start[c] .. start[c + 1]). */
@@ -41,10 +79,13 @@ export function pointRadius(n: number, zoom: number): number {
   return Math.min(base * Math.sqrt(Math.max(zoom, 0.25)), base * 4, 28);
 }
 
-const DIM_ALPHA = 0.13;
-const NORMAL_ALPHA = 0.88;
+export const DIM_ALPHA = 0.13;
+export const NORMAL_ALPHA = 0.88;
 
+/** Fallback when WebGL 2 is unavailable: points only (no thumbnails), one path per cluster. */
 export class Canvas2DRenderer implements Renderer {
+  readonly kind = 'canvas2d' as const;
+  readonly spriteSheetsLoaded = 0;
   private readonly ctx: CanvasRenderingContext2D;
   private width = 0;
   private height = 0;
@@ -54,7 +95,7 @@ export class Canvas2DRenderer implements Renderer {
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext('2d', { alpha: true });
-    if (!ctx) throw new Error('this browser has no 2D canvas');
+    if (!ctx) throw new Error('this browser has neither WebGL 2 nor a 2D canvas');
     this.ctx = ctx;
   }
 
@@ -76,20 +117,16 @@ export class Canvas2DRenderer implements Renderer {
       this.groups = groupByCluster(s.layout.cluster, s.layout.clusters.length);
       this.groupsFor = s.layout;
     }
-    const groups = this.groups!;
     const k = s.layout.clusters.length;
-    const h = s.highlightedCluster;
-    for (let c = 0; c < k; c++) {
-      if (c === h) continue;
-      this.drawCluster(s, groups, c, h === null ? NORMAL_ALPHA : DIM_ALPHA, h === null);
-    }
-    if (h !== null && h >= 0 && h < k) this.drawCluster(s, groups, h, 1, true);
+    // dimmed points first, then the emphasised ones on top
+    if (s.emphasis) for (let c = 0; c < k; c++) this.drawCluster(s, c, 0, DIM_ALPHA);
+    for (let c = 0; c < k; c++) this.drawCluster(s, c, 1, s.emphasis ? 1 : NORMAL_ALPHA);
     if (s.hovered !== null && s.hovered >= 0 && s.hovered < s.layout.x.length) this.drawHover(s, s.hovered);
   }
 
-  private drawCluster(s: Scene, g: ClusterOrder, c: number, alpha: number, outline: boolean): void {
+  private drawCluster(s: Scene, c: number, want: number, alpha: number): void {
     const { ctx } = this;
-    const { x, y } = s.layout;
+    const g = this.groups!;
     const { view } = s;
     const r = s.radius;
     const w = this.width, hgt = this.height;
@@ -100,42 +137,37 @@ export class Canvas2DRenderer implements Renderer {
     ctx.beginPath();
     for (let k = g.start[c]!; k < end; k++) {
       const i = g.order[k]!;
-      const sx = view.toScreenX(x[i]!);
-      const sy = view.toScreenY(y[i]!);
+      if (s.emphasis && s.emphasis[i] !== want) continue;
+      const [x, y] = positionAt(s, i);
+      const sx = view.tx + x * view.scale;
+      const sy = view.ty - y * view.scale;
       if (sx < -r || sy < -r || sx > w + r || sy > hgt + r) continue;
       if (asSquares) {
-        ctx.fillRect(sx - r, sy - r, 2 * r, 2 * r); // for tiny points, faster than a path
+        ctx.fillRect(sx - r, sy - r, 2 * r, 2 * r);
       } else {
         ctx.moveTo(sx + r, sy);
         ctx.arc(sx, sy, r, 0, Math.PI * 2);
       }
     }
     if (!asSquares) ctx.fill();
-    if (outline && r >= 3) {
-      ctx.globalAlpha = alpha * 0.5;
-      ctx.lineWidth = 1;
-      ctx.strokeStyle = '#0b0c0f';
-      ctx.stroke();
-    }
     ctx.globalAlpha = 1;
   }
 
   private drawHover(s: Scene, i: number): void {
     const { ctx } = this;
-    const sx = s.view.toScreenX(s.layout.x[i]!);
-    const sy = s.view.toScreenY(s.layout.y[i]!);
-    const r = s.radius;
-    const c = s.layout.cluster[i]!;
+    const [x, y] = positionAt(s, i);
+    const sx = s.view.tx + x * s.view.scale;
+    const sy = s.view.ty - y * s.view.scale;
+    const r = Math.max(s.radius, 2);
     ctx.globalAlpha = 1;
-    ctx.fillStyle = s.colors[c] ?? '#999';
+    ctx.fillStyle = s.colors[s.layout.cluster[i]!] ?? '#999';
     ctx.beginPath();
-    ctx.arc(sx, sy, Math.max(r, 2), 0, Math.PI * 2);
+    ctx.arc(sx, sy, r, 0, Math.PI * 2);
     ctx.fill();
-    const ring = Math.max(r, 2) + 4;
     ctx.lineWidth = 4;
     ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
     ctx.beginPath();
-    ctx.arc(sx, sy, ring, 0, Math.PI * 2);
+    ctx.arc(sx, sy, r + 4, 0, Math.PI * 2);
     ctx.stroke();
     ctx.lineWidth = 2;
     ctx.strokeStyle = '#ffffff';

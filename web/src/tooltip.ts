@@ -21,6 +21,7 @@ export class Tooltip {
   private readonly clusterEl: HTMLElement;
   private readonly dateEl: HTMLElement;
   private readonly captionEl: HTMLElement;
+  private readonly labelsEl: HTMLElement;
   private current: AtlasImage | null = null;
   private lastX = 0;
   private lastY = 0;
@@ -37,9 +38,10 @@ export class Tooltip {
     clusterRow.append(this.swatch, this.clusterEl);
     this.dateEl = el('div', { class: 'tooltip-date' });
     this.captionEl = el('div', { class: 'tooltip-caption', 'data-testid': 'tooltip-caption' });
+    this.labelsEl = el('div', { class: 'tooltip-labels', 'data-testid': 'tooltip-labels' });
     const frame = el('div', { class: 'tooltip-frame' });
     frame.append(this.img);
-    this.element.append(frame, this.nameEl, clusterRow, this.dateEl, this.captionEl);
+    this.element.append(frame, this.nameEl, clusterRow, this.dateEl, this.labelsEl, this.captionEl);
   }
 
   show(c: TooltipContent, clientX: number, clientY: number): void {
@@ -63,6 +65,11 @@ export class Tooltip {
       this.dateEl.hidden = !this.dateEl.textContent;
       this.captionEl.textContent = c.image.caption ?? '';
       this.captionEl.hidden = !c.image.caption;
+      const labels = [c.image.class, c.image.category, c.image.tags?.length ? c.image.tags.map((t) => `#${t}`).join(' ') : '']
+        .filter(Boolean)
+        .join(' · ');
+      this.labelsEl.textContent = labels;
+      this.labelsEl.hidden = !labels;
     }
     this.clusterEl.textContent = c.clusterName;
     this.swatch.style.backgroundColor = c.color;

@@ -1,4 +1,4 @@
-// The data contract: docs/atlas-format.md, data/atlas.json version 1.
+// The data contract: docs/atlas-format.md, data/atlas.json version 1 and 2.
 // Keep these types in step with that document.
 
 export interface AtlasImage {
@@ -12,6 +12,10 @@ export interface AtlasImage {
   taken_at?: string;
   /** Untrusted text: render with textContent only. */
   caption?: string;
+  /** Optional labels (version 2): ImageNet class, ontology category, hashtags. Searched, shown as text. */
+  class?: string;
+  category?: string;
+  tags?: string[];
 }
 
 export interface AtlasCluster {
@@ -21,26 +25,34 @@ export interface AtlasCluster {
   size: number;
 }
 
+/** Version 2: a typed array in a binary file under data/ (little-endian, `count` entries). */
+export interface ArrayRef {
+  file: string;
+  dtype: 'float32' | 'uint8' | 'uint16' | 'uint32';
+  count: number;
+}
+
 export interface AtlasLayout {
   id: string;
   name: string;
   features: string;
-  /** Coordinates scaled into [-1, 1], aspect kept. */
-  x: number[];
-  y: number[];
+  /** Coordinates scaled into [-1, 1], aspect kept (version 1: arrays; version 2: arrays or ArrayRef). */
+  x: number[] | ArrayRef;
+  y: number[] | ArrayRef;
   /** Label per image, an index into `clusters`. */
-  cluster: number[];
+  cluster: number[] | ArrayRef;
   clusters: AtlasCluster[];
 }
 
-export interface Atlas {
-  format: 'photoatlas';
-  version: number;
-  title: string;
-  created?: string;
-  count: number;
-  images: AtlasImage[];
-  layouts: AtlasLayout[];
+/** Thumbnails packed into sprite sheets (version 2, optional). */
+export interface SpriteInfo {
+  /** Cell side in px; image i's thumbnail is sizes[2i] x sizes[2i+1] px, centred in its cell. */
+  cell: number;
+  columns: number;
+  perSheet: number;
+  sheets: { url: string; width: number; height: number; first: number; count: number }[];
+  /** count x (w, h); 0 x 0 = no thumbnail. */
+  sizes: Uint8Array;
 }
 
 /** A layout in the form the viewer draws from: typed arrays, one entry per image. */

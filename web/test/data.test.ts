@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AtlasFormatError, parseAtlas, safeThumbUrl } from '../src/data';
+import { AtlasFormatError, binaryFiles, parseAtlas, safeThumbUrl } from '../src/data';
 import { PALETTE, clusterColor } from '../src/palette';
 import { groupByCluster, pointRadius } from '../src/renderer';
 
@@ -53,13 +53,61 @@ describe('parseAtlas', () => {
       expect(() => parseAtlas(s)).toThrow(re);
     };
     bad((s) => (s.format = 'other'), /format/);
-    bad((s) => (s.version = 2), /version/);
+    bad((s) => (s.version = 3), /version/);
     bad((s) => (s.count = 4), /count/);
     bad((s) => s.layouts[0].x.pop(), /layouts\[0\]\.x has 2 entries/);
     bad((s) => (s.layouts[0].y[1] = 'a'), /not a finite number/);
     bad((s) => (s.layouts[0].cluster[2] = 2), /outside \[0, 2\)/);
     bad((s) => s.layouts.push(s.layouts[0]), /two layouts/);
     expect(() => parseAtlas(null)).toThrow(/not a JSON object/);
+  });
+
+  it('reads a version-2 atlas: binary arrays, sprites, labels', () => {
+    const s: any = sample();
+    s.version = 2;
+    const l = s.layouts[0];
+    l.x = { file: 'data/x.f32', dtype: 'float32', count: 3 };
+    l.y = { file: 'data/y.f32', dtype: 'float32', count: 3 };
+    l.cluster = { file: 'data/c.u16', dtype: 'uint16', count: 3 };
+    s.images[0].class = 'seashore';
+    s.images[0].tags = ['sea', 3];
+    delete s.images[1].thumb;
+    s.sprites = { cell: 32, columns: 128, per_sheet: 16384, sheets: [{ file: 'data/sprites-0.jpg', width: 96, height: 32, first: 0, count: 3 }], sizes: { file: 'data/s.u8', dtype: 'uint8', count: 6 } };
+    const bins = new Map<string, ArrayBuffer>([
+      ['data/x.f32', new Float32Array([0.1, -1, 1]).buffer],
+      ['data/y.f32', new Float32Array([0, 0.5, -0.5]).buffer],
+      ['data/c.u16', new Uint16Array([0, 1, 1]).buffer],
+      ['data/s.u8', new Uint8Array([32, 24, 0, 0, 24, 32]).buffer],
+    ]);
+    expect(binaryFiles(s)).toEqual(['data/x.f32', 'data/y.f32', 'data/c.u16', 'data/s.u8']);
+    const a = parseAtlas(s, bins);
+    expect(a.version).toBe(2);
+    expect(Array.from(a.layouts[0]!.cluster)).toEqual([0, 1, 1]);
+    expect(a.layouts[0]!.x[1]).toBe(-1);
+    expect(a.images[0]!.class).toBe('seashore');
+    expect(a.images[0]!.tags).toEqual(['sea']);
+    expect(a.images[1]!.thumb).toBe('thumbs/b.jpg'); // version 2 default
+    expect(a.sprites!.sheets[0]!.url).toBe('data/sprites-0.jpg');
+    expect(Array.from(a.sprites!.sizes)).toEqual([32, 24, 0, 0, 24, 32]);
+    expect(a.hasDates).toBe(true);
+    // wrong byte length, unknown dtype, missing file, bad label
+    const broken = (mut: (b: Map<string, ArrayBuffer>, s: any) => void, re: RegExp) => {
+      const b = new Map(bins);
+      const t = JSON.parse(JSON.stringify(s));
+      mut(b, t);
+      expect(() => parseAtlas(t, b)).toThrow(re);
+    };
+    broken((b) => b.set('data/x.f32', new Float32Array(2).buffer), /has 8 bytes, expected 3 x 4/);
+    broken((_, t) => (t.layouts[0].x.dtype = 'float64'), /dtype/);
+    broken((b) => b.delete('data/y.f32'), /was not loaded/);
+    broken((b) => b.set('data/c.u16', new Uint16Array([0, 1, 5]).buffer), /outside \[0, 2\)/);
+    broken((b) => b.set('data/x.f32', new Float32Array([0, NaN, 0]).buffer), /not a finite number/);
+  });
+
+  it('refuses binary references in a version-1 file', () => {
+    const s: any = sample();
+    s.layouts[0].x = { file: 'data/x.f32', dtype: 'float32', count: 3 };
+    expect(() => parseAtlas(s)).toThrow(/needs version 2/);
   });
 
   it('accepts an empty atlas', () => {
