@@ -1,0 +1,67 @@
+// CNN features: one layer of an imported network, pooled to a vector, optionally L2-normalised.
+// The default network is InceptionV3 from the npm package nsfwjs (installed by scripts/setup into
+// models/nsfwjs/node_modules), at layer mixed5: the last fully frozen ImageNet block, which made far
+// better general-purpose features than the fine-tuned top (../shared/reference/nsfwjs-features).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "features/cnn_model.h"
+#include "features/extractor.h"
+
+namespace photoatlas::features {
+
+// The models inside nsfwjs, with the layers the reference measured.
+struct NsfwjsModelInfo {
+  std::string name;            // folder under dist/models: "inception_v3", "mobilenet_v2"
+  std::string default_layer;   // last fully frozen block
+  std::string pooled_layer;    // the fine-tuned top's pooled feature ("flatten_1")
+  std::string classes_layer;   // 5-way softmax, classes in nsfwjs_classes() order
+};
+const std::vector<NsfwjsModelInfo>& nsfwjs_models();
+const NsfwjsModelInfo* find_nsfwjs_model(const std::string& name);  // null when unknown
+const std::vector<std::string>& nsfwjs_classes();                   // Drawing, Hentai, Neutral, Porn, Sexy
+
+// The nsfwjs version whose models the reference vectors (and the golden test) pin down.
+inline constexpr const char* kNsfwjsVersion = "4.4.0";
+
+// <project>/models/nsfwjs/node_modules/nsfwjs: where scripts/setup installs the package.
+std::filesystem::path nsfwjs_package_dir(const std::filesystem::path& project_root);
+
+// Imports one nsfwjs model from the installed package (about a second for InceptionV3). Throws with
+// "run scripts/setup" when the package is missing, and when its version is not kNsfwjsVersion.
+std::shared_ptr<CnnModel> load_nsfwjs_model(const std::filesystem::path& package_dir, const std::string& name);
+
+struct CnnExtractorOptions {
+  std::string layer;          // empty = the model's default_layer() (nsfwjs InceptionV3: mixed5)
+  bool l2_normalize = false;  // divide each vector by its L2 norm (a zero vector stays zero)
+};
+
+class CnnExtractor final : public Extractor {
+ public:
+  CnnExtractor(std::shared_ptr<const CnnModel> model, CnnExtractorOptions options);
+
+  // "<model>/<layer>/gap[/l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
+  std::string id() const override;
+  std::string short_name() const override { return "cnn"; }
+  std::size_t dims() const override { return dims_; }
+  // The network's input side: decoding smaller and then stretching would lose detail.
+  int min_input_side() const override;
+  void extract(const ingest::RgbImage& image, std::span<float> out) const override;
+  // Several images through the network at once; `out` holds images.size() rows of dims().
+  void extract_batch(std::span<const ingest::RgbImage* const> images, std::span<float> out) const;
+
+  const std::string& layer() const { return layer_; }
+
+ private:
+  std::shared_ptr<const CnnModel> model_;
+  std::string layer_;
+  bool l2_normalize_;
+  std::size_t dims_;
+};
+
+}  // namespace photoatlas::features

@@ -1,0 +1,130 @@
+#include "features/cnn_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace photoatlas::features {
+
+namespace {
+
+// TF.js's sampling grid for one axis of resizeBilinear with alignCorners (ResizeBilinear CPU kernel).
+struct Tap {
+  int lo, hi;
+  double frac;
+};
+std::vector<Tap> align_corners_taps(int in, int out) {
+  const double scale = out > 1 ? static_cast<double>(in - 1) / (out - 1) : static_cast<double>(in) / out;
+  std::vector<Tap> taps(out);
+  for (int i = 0; i < out; ++i) {
+    const double f = scale * i;
+    const int lo = static_cast<int>(std::floor(f));
+    taps[i] = {lo, std::min(in - 1, static_cast<int>(std::ceil(f))), f - lo};
+  }
+  return taps;
+}
+
+}  // namespace
+
+void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes) {
+  if (image.empty() || image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * 3)
+    throw std::invalid_argument("empty or inconsistent image");
+  const std::size_t plane = static_cast<std::size_t>(width) * height;
+  // float32(q / 255) as TF.js computes it (the division in double rounds to the same float).
+  float level[256];
+  for (int q = 0; q < 256; ++q) level[q] = static_cast<float>(q) / 255.0f;
+  if (image.width == width && image.height == height) {  // nsfwjs skips the resize then
+    for (std::size_t i = 0; i < plane; ++i)
+      for (int c = 0; c < 3; ++c) planes[c * plane + i] = level[image.pixels[i * 3 + c]];
+    return;
+  }
+  const std::vector<Tap> ys = align_corners_taps(image.height, height);
+  const std::vector<Tap> xs = align_corners_taps(image.width, width);
+  for (int r = 0; r < height; ++r) {
+    const Tap& ty = ys[r];
+    for (int col = 0; col < width; ++col) {
+      const Tap& tx = xs[col];
+      const std::uint8_t* p00 = image.at(tx.lo, ty.lo);
+      const std::uint8_t* p01 = image.at(tx.hi, ty.lo);
+      const std::uint8_t* p10 = image.at(tx.lo, ty.hi);
+      const std::uint8_t* p11 = image.at(tx.hi, ty.hi);
+      for (int c = 0; c < 3; ++c) {
+        const double v00 = level[p00[c]], v01 = level[p01[c]], v10 = level[p10[c]], v11 = level[p11[c]];
+        const double top = v00 + (v01 - v00) * tx.frac;
+        const double bottom = v10 + (v11 - v10) * tx.frac;
+        planes[c * plane + static_cast<std::size_t>(r) * width + col] = static_cast<float>(top + (bottom - top) * ty.frac);
+      }
+    }
+  }
+}
+
+CnnModel::CnnModel(const tfjs::LayersModel& model, std::string name)
+    : name_(std::move(name)), net_(build_keras_net(model)) {
+  if (net_.input_channels != 3) throw std::runtime_error(name_ + ": the model does not take RGB images");
+  net_.net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net_.net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+}
+
+std::shared_ptr<CnnModel> CnnModel::load(const std::filesystem::path& folder, std::string name) {
+  if (std::filesystem::exists(folder / "model.min.js"))
+    return std::make_shared<CnnModel>(tfjs::load_js_bundle(folder), std::move(name));
+  if (std::filesystem::exists(folder / "model.json"))
+    return std::make_shared<CnnModel>(tfjs::load_model_json(folder / "model.json"), std::move(name));
+  throw std::runtime_error("no TF.js layers model (model.json or model.min.js) in " + folder.string());
+}
+
+void CnnModel::set_default_layer(std::string layer) {
+  output_dims(layer);  // throws for unknown names
+  default_layer_ = std::move(layer);
+}
+
+std::size_t CnnModel::output_dims(const std::string& layer) const {
+  const auto it = net_.outputs.find(layer);
+  if (it == net_.outputs.end()) throw std::invalid_argument(name_ + " has no layer named '" + layer + "'");
+  return static_cast<std::size_t>(it->second.shape.back());
+}
+
+std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> images,
+                                       const std::vector<std::string>& layers) const {
+  std::vector<cv::String> cv_layers;
+  for (const std::string& layer : layers) {
+    output_dims(layer);  // throws for unknown names
+    cv_layers.push_back(net_.outputs.at(layer).cv_layer);
+  }
+  const int n = static_cast<int>(images.size());
+  std::vector<FloatMatrix> result;
+  for (const std::string& layer : layers) result.emplace_back(images.size(), output_dims(layer));
+  if (n == 0) return result;
+
+  const int h = net_.input_height, w = net_.input_width;
+  cv::Mat blob({n, 3, h, w}, CV_32F);
+  for (int i = 0; i < n; ++i) preprocess_align_corners(*images[i], w, h, blob.ptr<float>(i));
+
+  std::vector<cv::Mat> outputs;
+  {
+    std::lock_guard lock(mutex_);
+    net_.net.setInput(blob, net_.input_name);
+    net_.net.forward(outputs, cv_layers);
+    // forward() may hand back views of the network's own buffers; copy out under the lock.
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const cv::Mat& out = outputs[l];
+      FloatMatrix& dst = result[l];
+      const std::size_t channels = dst.cols;
+      if (out.size[0] != n || static_cast<std::size_t>(out.size[1]) != channels)
+        throw std::runtime_error(name_ + ": unexpected output shape for layer " + layers[l]);
+      const std::size_t spatial = out.total() / (static_cast<std::size_t>(n) * channels);
+      const float* src = out.ptr<float>();
+      for (int i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < channels; ++c) {
+          // NCHW: the H x W cells of one channel are contiguous; average them in double.
+          const float* cell = src + (static_cast<std::size_t>(i) * channels + c) * spatial;
+          double sum = 0.0;
+          for (std::size_t k = 0; k < spatial; ++k) sum += cell[k];
+          dst.at(i, c) = static_cast<float>(sum / static_cast<double>(spatial));
+        }
+    }
+  }
+  return result;
+}
+
+}  // namespace photoatlas::features

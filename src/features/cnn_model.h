@@ -1,0 +1,55 @@
+// One inference path for every imported CNN: images -> the preprocessing the model was trained with
+// -> OpenCV DNN -> any named layer, global-average-pooled when it is spatial.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/matrix.h"
+#include "features/keras_graph.h"
+#include "ingest/image.h"
+
+namespace photoatlas::features {
+
+// nsfwjs's preprocessing (NSFWJS.infer in nsfwjs 4.4.0), bit for bit: bytes / 255 in float32,
+// then, unless the image already has that size, TF.js resizeBilinear(alignCorners = true,
+// halfPixelCenters = false, no antialiasing) with its arithmetic in double; RGB order; stretched,
+// not cropped. Writes planar (3 x height x width) floats to `planes`.
+void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes);
+
+class CnnModel {
+ public:
+  // `name` identifies the weights (e.g. "nsfwjs-4.4.0/inception_v3"); it becomes part of feature ids.
+  CnnModel(const tfjs::LayersModel& model, std::string name);
+
+  // A folder holding a TF.js layers model: model.json + shards, or nsfwjs's model.min.js bundle.
+  static std::shared_ptr<CnnModel> load(const std::filesystem::path& folder, std::string name);
+
+  const std::string& name() const { return name_; }
+  // The layer whose features a preset recommends (empty when none); extractors use it by default.
+  const std::string& default_layer() const { return default_layer_; }
+  void set_default_layer(std::string layer);
+  int input_width() const { return net_.input_width; }
+  int input_height() const { return net_.input_height; }
+  bool has_layer(const std::string& layer) const { return net_.outputs.count(layer) > 0; }
+  const std::vector<std::string>& layers() const { return net_.layer_order; }
+  // Length of a layer's pooled output: channels for an H x W x C layer, the length of a vector layer.
+  std::size_t output_dims(const std::string& layer) const;
+
+  // Runs the images as one batch and returns, for each requested layer, one row per image.
+  // Thread-safe (calls are serialised; OpenCV parallelises inside each call).
+  std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
+                               const std::vector<std::string>& layers) const;
+
+ private:
+  std::string name_;
+  std::string default_layer_;
+  mutable KerasNet net_;  // cv::dnn::Net::forward is not const, and not reentrant: guarded by mutex_
+  mutable std::mutex mutex_;
+};
+
+}  // namespace photoatlas::features
