@@ -33,6 +33,18 @@ fs::path find_viewer_dir(const std::string& option) {
   return PHOTOATLAS_DEFAULT_VIEWER_DIR;
 }
 
+// The installed nsfwjs package: $PHOTOATLAS_NSFWJS_DIR, next to an installed binary, or the source tree.
+fs::path find_nsfwjs_dir() {
+  if (const char* env = std::getenv("PHOTOATLAS_NSFWJS_DIR")) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "photoatlas" / "nsfwjs";
+    if (fs::is_regular_file(installed / "package.json")) return installed;
+  }
+  return fs::path(PHOTOATLAS_SOURCE_ROOT) / "models" / "nsfwjs" / "node_modules" / "nsfwjs";
+}
+
 int run_command(const pipeline::RunOptions& options, bool quiet) {
   app::ProgressDisplay display(quiet);
   pipeline::RunObserver observer;
@@ -146,6 +158,12 @@ int main(int argc, char** argv) {
   run->add_option("--cache", cache_file,
                   "Result cache (SQLite): a re-run decodes only new photos (default: ~/.cache/photoatlas/cache.sqlite)");
   run->add_flag("--no-cache", no_cache, "Compute everything afresh and keep nothing");
+  run->add_option("--model", run_options.cnn_model,
+                  "CNN for the second map: inception_v3, mobilenet_v2 (from the nsfwjs package) or none")
+      ->default_val("inception_v3")
+      ->check(CLI::IsMember({"inception_v3", "mobilenet_v2", "none"}));
+  run->add_option("--layer", run_options.cnn_layer, "CNN layer whose (pooled) output is the feature vector");
+  run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 
   std::string serve_dir;
@@ -162,6 +180,7 @@ int main(int argc, char** argv) {
     run_options.output = output;
     run_options.viewer_dir = find_viewer_dir(viewer_dir);
     run_options.k = k_text == "auto" ? 0 : std::stoi(k_text);
+    run_options.nsfwjs_dir = find_nsfwjs_dir();
     if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
     return run_command(run_options, quiet);
   }

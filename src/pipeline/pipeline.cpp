@@ -11,6 +11,7 @@
 #include "cluster/kmeans.h"
 #include "embed/pca.h"
 #include "embed/tsne.h"
+#include "features/cnn_extractor.h"
 #include "features/compute.h"
 #include "features/raw_pixels.h"
 #include "ingest/discover.h"
@@ -180,6 +181,23 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   }
 
   features::RawPixelExtractor raw({options.raw_size});
+  std::vector<const features::Extractor*> extractors = {&raw};
+  std::unique_ptr<features::CnnExtractor> cnn;
+  if (options.cnn_model != "none" && !options.cnn_model.empty()) {
+    // A missing model costs the CNN map, not the run: the raw-pixel atlas is still worth having.
+    try {
+      features::CnnExtractorOptions cnn_options;
+      cnn_options.layer = options.cnn_layer;
+      cnn_options.l2_normalize = options.cnn_l2;
+      cnn = std::make_unique<features::CnnExtractor>(features::load_nsfwjs_model(options.nsfwjs_dir, options.cnn_model),
+                                                     cnn_options);
+      extractors.push_back(cnn.get());
+      note(observer, "CNN features: " + cnn->id() + " (" + std::to_string(cnn->dims()) + " dimensions)");
+    } catch (const std::exception& e) {
+      if (!options.cnn_layer.empty() || options.cnn_model != "inception_v3") throw;  // asked for explicitly
+      note(observer, std::string("warning: no CNN map: ") + e.what());
+    }
+  }
   features::ComputedFeatures computed;
   {
     StageScope stage(observer, summary, "decode + features", collection.images.size());
@@ -188,7 +206,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     compute_options.num_threads = options.num_threads;
     compute_options.cache = cache.get();
     computed = features::compute_features(
-        collection, {&raw}, compute_options,
+        collection, extractors, compute_options,
         [&](std::size_t index, const features::ImageProducts& products) {
           atlas::write_thumbnail_file(staging.path(), collection.images[index].id, products.thumbnail_jpeg);
         },
@@ -223,6 +241,10 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   std::vector<std::vector<std::string>> tags;
   for (const auto& image : content.images) tags.push_back(image.record.hashtags);
   content.layouts.push_back(build_layout(computed.matrices[0], "raw", "Raw pixels", tags, options, observer, summary));
+  if (cnn) {
+    const std::string name = "CNN (" + options.cnn_model + " " + cnn->layer() + ")";
+    content.layouts.push_back(build_layout(computed.matrices[1], "cnn", name, tags, options, observer, summary));
+  }
   content.failures = summary.failures;
 
   {

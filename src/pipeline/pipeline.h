@@ -28,6 +28,11 @@ struct RunOptions {
   int num_threads = 0;                        // 0 = all cores
   std::filesystem::path viewer_dir;           // built viewer to copy; empty = data files only
   std::filesystem::path cache_file;           // SQLite result cache; empty = no cache
+  // CNN features for the second map: an nsfwjs model ("inception_v3", "mobilenet_v2") or "none".
+  std::string cnn_model = "inception_v3";
+  std::string cnn_layer;                      // empty = the model's default (InceptionV3: mixed5, pooled)
+  bool cnn_l2 = false;                        // L2-normalise CNN vectors
+  std::filesystem::path nsfwjs_dir;           // the installed nsfwjs package (models/nsfwjs/node_modules/nsfwjs)
   std::string title = "photoatlas";
 };
 
