@@ -13,18 +13,19 @@ namespace photoatlas::embed {
 enum class TsneInit { Pca, Random };
 
 struct TsneOptions {
-  double perplexity = 30.0;              // effective number of neighbours (the study: 30)
+  double perplexity = 30.0;              // effective number of neighbours (the study: 30); capped at (N - 1) / 3
   int iterations = 1000;                 // total, including early exaggeration
   int exaggeration_iterations = 250;     // early exaggeration phase length
-  double early_exaggeration = 12.0;
+  double early_exaggeration = 12.0;      // multiplies P during the early phase
   double late_exaggeration = 1.0;        // exaggeration after the early phase
-  double learning_rate = 0.0;            // <= 0 means "auto" = max(N / early_exaggeration, 50)
+  double learning_rate = 0.0;            // <= 0 means "auto" = max(N / early_exaggeration, 50), openTSNE's scale (¼ of dKL/dy)
   double initial_momentum = 0.5;         // during early exaggeration
   double final_momentum = 0.8;           // afterwards
   double min_gain = 0.01;                // floor of the per-parameter adaptive gains
+  double max_step_norm = 5.0;            // cap on each point's step length per iteration (openTSNE); <= 0 disables
   TsneInit init = TsneInit::Pca;         // PCA init scaled to std 1e-4 (Kobak & Berens 2019)
   std::uint64_t seed = 0;                // random init and any random choice
-  int num_threads = 0;                   // 0 = all cores
+  int num_threads = 0;                   // 0 = all cores; results depend only on seed and thread count
 };
 
 // The optimisation state. Keeps P (sparse, symmetric), the embedding, gains and velocities.

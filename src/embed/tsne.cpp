@@ -1,0 +1,112 @@
+// The t-SNE optimisation loop: exact affinities, exact gradient, openTSNE's schedule.
+#include "embed/tsne.h"
+
+#include <algorithm>
+
+#include "core/parallel.h"
+#include "embed/affinity.h"
+#include "embed/tsne_detail.h"
+
+namespace photoatlas::embed {
+
+struct Tsne::State {
+  TsneOptions options;
+  int threads = 1;
+  SparseMatrix p;
+  detail::Embedding2D y;
+  detail::Embedding2D gradient;
+  detail::GradientDescent optimiser;
+  int iteration = 0;
+};
+
+Tsne::Tsne(const FloatMatrix& data, const TsneOptions& options) : state_(new State) {
+  State& s = *state_;
+  s.options = options;
+  s.threads = resolve_threads(options.num_threads);
+  const std::size_t n = data.rows;
+  if (n >= 2) {
+    AffinityOptions affinity;
+    affinity.perplexity = options.perplexity;
+    affinity.num_threads = s.threads;
+    s.p = compute_affinities(data, affinity);
+  }
+  // One point has nothing to be placed against: it stays at the origin.
+  if (n >= 2) {
+    s.y = detail::initial_embedding(data, options);
+  } else {
+    s.y.zero(n);
+  }
+  const double exaggeration = options.early_exaggeration > 0.0 ? options.early_exaggeration : 1.0;
+  s.optimiser.learning_rate = options.learning_rate > 0.0
+                                  ? options.learning_rate
+                                  : std::max(static_cast<double>(n) / exaggeration, 50.0);  // Belkina et al. 2019
+  s.optimiser.min_gain = options.min_gain;
+  s.optimiser.max_step_norm = options.max_step_norm;
+  s.optimiser.reset(n);
+}
+
+Tsne::~Tsne() { delete state_; }
+Tsne::Tsne(Tsne&& other) noexcept : state_(other.state_) { other.state_ = nullptr; }
+Tsne& Tsne::operator=(Tsne&& other) noexcept {
+  if (this != &other) {
+    delete state_;
+    state_ = other.state_;
+    other.state_ = nullptr;
+  }
+  return *this;
+}
+
+int Tsne::run(int count) {
+  State& s = *state_;
+  const TsneOptions& o = s.options;
+  int done = 0;
+  while (done < count && s.iteration < total_iterations()) {
+    const bool early = s.iteration < o.exaggeration_iterations;
+    // openTSNE runs the two phases as separate optimisations: the velocity starts from rest
+    // when exaggeration is lifted, the gains carry over.
+    if (s.iteration == o.exaggeration_iterations && s.iteration > 0) s.optimiser.reset_velocity();
+    if (s.y.size() >= 2) {
+      detail::exact_gradient(s.p, s.y, early ? o.early_exaggeration : o.late_exaggeration, s.threads, s.gradient);
+      s.optimiser.step(s.gradient, early ? o.initial_momentum : o.final_momentum, s.y);
+    }
+    ++s.iteration;
+    ++done;
+  }
+  return done;
+}
+
+bool Tsne::finished() const { return state_->iteration >= total_iterations(); }
+int Tsne::iteration() const { return state_->iteration; }
+int Tsne::total_iterations() const { return std::max(0, state_->options.iterations); }
+std::size_t Tsne::size() const { return state_->y.size(); }
+
+double Tsne::kl_divergence() const { return detail::exact_kl_divergence(state_->p, state_->y, state_->threads); }
+
+FloatMatrix Tsne::embedding() const {
+  const detail::Embedding2D& y = state_->y;
+  FloatMatrix out(y.size(), 2);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    out.at(i, 0) = static_cast<float>(y.x[i]);
+    out.at(i, 1) = static_cast<float>(y.y[i]);
+  }
+  return out;
+}
+
+TsneResult tsne(const FloatMatrix& data, const TsneOptions& options, const ProgressCallback& progress) {
+  // Chunks of 50 iterations: fine-grained progress and a KL trace at openTSNE's callback cadence.
+  constexpr int kChunk = 50;
+  Tsne state(data, options);
+  TsneResult result;
+  const auto total = static_cast<std::size_t>(state.total_iterations());
+  report(progress, 0, total);
+  while (!state.finished()) {
+    state.run(kChunk);
+    result.kl_history.push_back(state.kl_divergence());
+    report(progress, static_cast<std::size_t>(state.iteration()), total);
+  }
+  result.kl_divergence = result.kl_history.empty() ? state.kl_divergence() : result.kl_history.back();
+  result.embedding = state.embedding();
+  return result;
+}
+
+}  // namespace photoatlas::embed
