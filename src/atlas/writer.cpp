@@ -107,6 +107,15 @@ void write_clusters_csv(const AtlasContent& content, const fs::path& file) {
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
+void write_duplicates_csv(const AtlasContent& content, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  write_csv_row(out, {"group", "path"});
+  for (std::size_t g = 0; g < content.duplicate_groups.size(); ++g)
+    for (std::size_t index : content.duplicate_groups[g]) write_csv_row(out, {std::to_string(g), content.images.at(index).record.path});
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
 void write_failures_csv(const std::vector<Failure>& failures, const fs::path& file) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   write_csv_row(out, {"path", "reason"});
@@ -151,7 +160,7 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
                   {"height", image.height}};
     if (image.record.taken_at) entry["taken_at"] = iso8601_utc(*image.record.taken_at);
     if (!image.record.caption.empty()) entry["caption"] = image.record.caption;
-    if (!image.record.hashtags.empty()) entry["hashtags"] = image.record.hashtags;
+    if (!image.record.hashtags.empty()) entry["tags"] = image.record.hashtags;
     if (!image.record.post_id.empty()) entry["post"] = image.record.post_id;
     if (!image.camera.empty()) entry["camera"] = image.camera;
     if (image.latitude && image.longitude) entry["gps"] = {*image.latitude, *image.longitude};
@@ -167,6 +176,15 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
               {"created", iso8601_utc(now)},     {"count", content.images.size()},
               {"failures", content.failures.size()}, {"images", images}, {"layouts", layouts}};
   if (!sprites.is_null()) doc["sprites"] = sprites;
+  if (content.similar_k > 0 && content.similar.size() == content.images.size() * content.similar_k) {
+    const std::string file = "data/similar.u32";
+    write_file(atlas_dir / file, std::string(reinterpret_cast<const char*>(content.similar.data()),
+                                             content.similar.size() * sizeof(std::uint32_t)));
+    doc["similar"] = {{"features", content.similar_features},
+                      {"k", content.similar_k},
+                      {"neighbors", {{"file", file}, {"dtype", "uint32"}, {"count", content.similar.size()}}}};
+  }
+  if (!content.duplicate_groups.empty()) doc["duplicate_groups"] = content.duplicate_groups;
   // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
   write_file(atlas_dir / "data" / "atlas.json", doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }
@@ -221,6 +239,7 @@ void write_atlas(const AtlasContent& content, const fs::path& atlas_dir, const A
   if (!options.viewer_dir.empty()) copy_viewer(options.viewer_dir, atlas_dir);
   write_points_csv(content, atlas_dir / "points.csv");
   write_clusters_csv(content, atlas_dir / "clusters.csv");
+  write_duplicates_csv(content, atlas_dir / "duplicates.csv");
   write_failures_csv(content.failures, atlas_dir / "failures.csv");
   json sprites;
   if (options.sprites) {

@@ -39,6 +39,11 @@ struct AtlasContent {
   std::vector<AtlasImage> images;  // index = point index in every layout
   std::vector<Layout> layouts;
   std::vector<Failure> failures;
+  // Similar images: images x similar_k indices, most similar first (embed::similar_images).
+  std::vector<std::uint32_t> similar;
+  int similar_k = 0;
+  std::string similar_features;    // the layout id whose features were compared
+  std::vector<std::vector<std::size_t>> duplicate_groups;  // near-duplicates, image indices
 };
 
 struct AtlasOptions {
@@ -57,7 +62,7 @@ void write_thumbnail_file(const std::filesystem::path& atlas_dir, const std::str
 // Scales a layout into [-1, 1] keeping its aspect ratio, centred on the bounding box.
 FloatMatrix normalise_layout(const FloatMatrix& xy);
 
-// Writes points.csv, clusters.csv, failures.csv, data/atlas.json and copies the viewer into `atlas_dir`.
+// Writes points.csv, clusters.csv, duplicates.csv, failures.csv, data/atlas.json and copies the viewer into `atlas_dir`.
 // Throws std::runtime_error naming the file when something cannot be written.
 void write_atlas(const AtlasContent& content, const std::filesystem::path& atlas_dir, const AtlasOptions& options);
 

@@ -8,11 +8,14 @@
 #include "atlas/staging.h"
 #include "atlas/writer.h"
 #include "cluster/choose_k.h"
+#include "cluster/duplicates.h"
 #include "cluster/kmeans.h"
 #include "embed/pca.h"
+#include "embed/similar.h"
 #include "embed/tsne.h"
 #include "features/cnn_extractor.h"
 #include "features/compute.h"
+#include "features/phash.h"
 #include "features/raw_pixels.h"
 #include "ingest/discover.h"
 #include "label/cluster_names.h"
@@ -60,12 +63,12 @@ void note(const RunObserver& observer, const std::string& message) {
 }
 
 // PCA → t-SNE → K-Means for one feature set, as one map of the atlas.
-// `tags` holds each image's hashtags (for naming clusters).
+// `tags` holds each image's hashtags (for naming clusters). The PCA-reduced features are left in
+// `reduced` for the stages that follow (similar images).
 atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
                            const std::vector<std::vector<std::string>>& tags, const RunOptions& options,
-                           const RunObserver& observer, RunSummary& summary) {
+                           const RunObserver& observer, RunSummary& summary, FloatMatrix& reduced) {
   const std::size_t n = features.values.rows;
-  FloatMatrix reduced;
   {
     StageScope stage(observer, summary, id + ": PCA", 1);
     embed::PcaOptions pca_options;
@@ -199,6 +202,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     }
   }
   features::ComputedFeatures computed;
+  std::vector<std::uint64_t> phashes(collection.images.size(), 0);
   {
     StageScope stage(observer, summary, "decode + features", collection.images.size());
     features::ComputeOptions compute_options;
@@ -209,6 +213,9 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
         collection, extractors, compute_options,
         [&](std::size_t index, const features::ImageProducts& products) {
           atlas::write_thumbnail_file(staging.path(), collection.images[index].id, products.thumbnail_jpeg);
+          // The perceptual hash from the thumbnail: cheap, and identical on cached re-runs.
+          phashes[index] = features::perceptual_hash(
+              ingest::decode_buffer(products.thumbnail_jpeg, collection.images[index].path, {}).image);
         },
         stage.progress());
   }
@@ -240,10 +247,39 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
 
   std::vector<std::vector<std::string>> tags;
   for (const auto& image : content.images) tags.push_back(image.record.hashtags);
-  content.layouts.push_back(build_layout(computed.matrices[0], "raw", "Raw pixels", tags, options, observer, summary));
+  FloatMatrix raw_reduced, cnn_reduced;
+  content.layouts.push_back(
+      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, options, observer, summary, raw_reduced));
   if (cnn) {
-    const std::string name = "CNN (" + options.cnn_model + " " + cnn->layer() + ")";
-    content.layouts.push_back(build_layout(computed.matrices[1], "cnn", name, tags, options, observer, summary));
+    // The model as the user named it (a file by its name); the layout's features id has the details.
+    const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
+    content.layouts.push_back(
+        build_layout(computed.matrices[1], "cnn", name, tags, options, observer, summary, cnn_reduced));
+  }
+  {
+    // Similar images by the features that mean the most: the CNN's when present.
+    StageScope stage(observer, summary, "similar images", content.images.size());
+    embed::SimilarOptions similar_options;
+    similar_options.k = options.similar_k;
+    similar_options.num_threads = options.num_threads;
+    content.similar_features = cnn ? "cnn" : "raw";
+    content.similar_k = static_cast<int>(
+        std::min<std::size_t>(static_cast<std::size_t>(options.similar_k), content.images.size() - 1));
+    content.similar = embed::similar_images(cnn ? cnn_reduced : raw_reduced, similar_options, stage.progress());
+  }
+  {
+    StageScope stage(observer, summary, "near-duplicates", 1);
+    std::vector<std::uint64_t> hashes;
+    for (std::size_t index : computed.image_index) hashes.push_back(phashes[index]);
+    cluster::DuplicateOptions duplicate_options;
+    duplicate_options.num_threads = options.num_threads;
+    content.duplicate_groups =
+        cluster::find_duplicate_groups(hashes, cnn ? cnn_reduced : raw_reduced, duplicate_options);
+    std::size_t photos = 0;
+    for (const auto& group : content.duplicate_groups) photos += group.size();
+    if (!content.duplicate_groups.empty())
+      note(observer, std::to_string(content.duplicate_groups.size()) + " groups of near-duplicates (" +
+                         std::to_string(photos) + " photos), listed in duplicates.csv");
   }
   content.failures = summary.failures;
 

@@ -24,15 +24,20 @@ struct RunOptions {
   int k_auto_max = 30;
   int kmeans_restarts = 10;
   int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
+  int similar_k = 12;                         // "similar images" listed per photo
   std::uint64_t seed = 0;                     // every random choice derives from it
   int num_threads = 0;                        // 0 = all cores
   std::filesystem::path viewer_dir;           // built viewer to copy; empty = data files only
   std::filesystem::path cache_file;           // SQLite result cache; empty = no cache
-  // CNN features for the second map: an nsfwjs model ("inception_v3", "mobilenet_v2") or "none".
+  // CNN features for the second map: an nsfwjs model ("inception_v3", "mobilenet_v2"), an ONNX preset
+  // or registered name (features/model_registry.h), a path to a .onnx file, or "none".
   std::string cnn_model = "inception_v3";
   std::string cnn_layer;                      // empty = the model's default (InceptionV3: mixed5, pooled)
   bool cnn_l2 = false;                        // L2-normalise CNN vectors
   std::filesystem::path nsfwjs_dir;           // the installed nsfwjs package (models/nsfwjs/node_modules/nsfwjs)
+  int cnn_input_size = 0;                     // ONNX models: input side; 0 = the preset's / the model's
+  std::vector<float> cnn_mean, cnn_std;       // ONNX models: 3 values each to override the normalisation
+  std::filesystem::path models_dir;           // `photoatlas models` folder; empty = the default
   std::string title = "photoatlas";
 };
 

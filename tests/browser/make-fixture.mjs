@@ -6,7 +6,10 @@
 // OUT gets index.html + assets/ (copied from web/dist: run `npm run build` in web/ first),
 // data/atlas.json and thumbs/<id>.jpg drawn on a canvas in headless chromium. Version 2 (the default)
 // writes the layouts as binary arrays (data/*.f32, *.u16) and packs the thumbnails into a sprite
-// sheet (data/sprites-0.jpg + data/sprite-sizes.u8), as src/atlas/{binary,sprites}.cpp do.
+// sheet (data/sprites-0.jpg + data/sprite-sizes.u8), as src/atlas/{binary,sprites}.cpp do. Version 2 also
+// writes every optional field of the format: similar images (data/similar.u32), duplicate_groups (images
+// 27-29 are copies of 0 and 5), cluster medoids, class/top_classes/category/tags/post/camera/gps, and
+// captions, a category and a camera with markup in them (the viewer must show them as text).
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, contentId, copyDir, drawPhotos, launchChromium } from './lib.mjs';
@@ -22,14 +25,17 @@ function rng(seed) {
 }
 
 function scaleIntoUnit(x, y) {
-  const mx = (Math.min(...x) + Math.max(...x)) / 2;
-  const my = (Math.min(...y) + Math.max(...y)) / 2;
+  // loops, not Math.min(...x): a spread of 200k+ arguments overflows the stack
+  const range = (v) => v.reduce(([lo, hi], t) => [Math.min(lo, t), Math.max(hi, t)], [Infinity, -Infinity]);
+  const [x0, x1] = range(x), [y0, y1] = range(y);
+  const mx = (x0 + x1) / 2;
+  const my = (y0 + y1) / 2;
   let m = 1e-9;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - mx), Math.abs(y[i] - my));
   return [x.map((v) => +((v - mx) / m).toFixed(5)), y.map((v) => +((v - my) / m).toFixed(5))];
 }
 
-function makeLayout(id, name, features, familyOf, count, k, seed) {
+function makeLayout(id, name, features, familyOf, count, k, seed, withMedoids = true) {
   const r = rng(seed);
   const centres = Array.from({ length: k }, () => [r.u() * 2 - 1, r.u() * 2 - 1]);
   const cluster = [];
@@ -45,6 +51,20 @@ function makeLayout(id, name, features, familyOf, count, k, seed) {
   const [sx, sy] = scaleIntoUnit(x, y);
   const sizes = new Array(k).fill(0);
   for (const c of cluster) sizes[c]++;
+  // medoid: the member nearest to its cluster's mean
+  const mean = Array.from({ length: k }, () => [0, 0]);
+  cluster.forEach((c, i) => {
+    mean[c][0] += sx[i] / sizes[c];
+    mean[c][1] += sy[i] / sizes[c];
+  });
+  const medoid = new Array(k).fill(-1), best = new Array(k).fill(Infinity);
+  cluster.forEach((c, i) => {
+    const d = (sx[i] - mean[c][0]) ** 2 + (sy[i] - mean[c][1]) ** 2;
+    if (d < best[c]) {
+      best[c] = d;
+      medoid[c] = i;
+    }
+  });
   return {
     id,
     name,
@@ -52,8 +72,22 @@ function makeLayout(id, name, features, familyOf, count, k, seed) {
     x: sx,
     y: sy,
     cluster,
-    clusters: sizes.map((size, i) => ({ id: i, name: `Cluster ${i + 1}`, size })),
+    clusters: sizes.map((size, i) => (withMedoids && medoid[i] >= 0 ? { id: i, name: `Cluster ${i + 1}`, size, medoid: medoid[i] } : { id: i, name: `Cluster ${i + 1}`, size })),
   };
+}
+
+/** The k nearest other images of every image by distance in a layout (stands in for the C++ side's cosine
+ *  search over CNN features), 0xFFFFFFFF-padded when there are fewer than k others. Row-major, count * k. */
+function nearestNeighbours(layout, k) {
+  const n = layout.x.length;
+  const out = new Uint32Array(n * k).fill(0xffffffff);
+  for (let i = 0; i < n; i++) {
+    const d = [];
+    for (let j = 0; j < n; j++) if (j !== i) d.push([(layout.x[i] - layout.x[j]) ** 2 + (layout.y[i] - layout.y[j]) ** 2, j]);
+    d.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (let r = 0; r < Math.min(k, d.length); r++) out[i * k + r] = d[r][1];
+  }
+  return out;
 }
 
 /** Little-endian typed array -> file; returns the version-2 reference. */
@@ -129,12 +163,17 @@ export async function makeFixture(out, page, { layouts = 2, count = 30, k, seed 
     fs.writeFileSync(path.join(out, 'thumbs', `${id}.jpg`), p.bytes);
     return { ...p, id };
   });
+  // version 2: images 27, 28, 29 are near-duplicates (copies) of 0, 5, 5
+  const copyOf = version >= 2 && count >= 30 ? { 27: 0, 28: 5, 29: 5 } : {};
+  const duplicateGroups = Object.keys(copyOf).length ? [[0, 27], [5, 28, 29]] : [];
+  const source = (i) => copyOf[i % thumbs.length] ?? i % thumbs.length;
   const images = [];
   for (let i = 0; i < count; i++) {
-    const t = thumbs[i % thumbs.length];
-    const name = i < thumbs.length ? t.name : `${t.family}-copy-${i}.jpg`;
+    const t = thumbs[source(i)];
+    const original = i < thumbs.length && copyOf[i] === undefined;
+    const name = original ? t.name : `${t.family}-copy-${i}.jpg`;
     const im = {
-      id: i < thumbs.length ? t.id : `${t.id.slice(0, 10)}${String(i).padStart(6, '0')}`,
+      id: original ? t.id : `${t.id.slice(0, 10)}${String(i).padStart(6, '0')}`,
       name,
       path: `photos/${name}`,
       thumb: `thumbs/${t.id}.jpg`,
@@ -149,12 +188,26 @@ export async function makeFixture(out, page, { layouts = 2, count = 30, k, seed 
       im.category = 'landscape';
       im.tags = [`tag${i % 4}`];
     }
+    if (version >= 2 && i % 6 === 4) {
+      im.class = 'espresso';
+      im.category = 'drinks <b>& coffee</b>';
+      im.tags = ['coffee', `tag${i % 4}`];
+    }
+    if (im.class) {
+      im.top_classes = [[im.class, 0.61], ['cup', 0.12], ['<script>alert(1)</script>', 0.004], ['plate', 0.0004]];
+    }
+    if (version >= 2) {
+      if (i < 6) im.post = 'C0ffeePost1'; // one carousel
+      if (i % 2 === 0) im.camera = 'FUJIFILM X100V';
+      if (i === 7) im.camera = '<img src=x onerror="window.__pwned=true">';
+      if (i % 4 === 1) im.gps = [+(48.8566 + i * 0.001).toFixed(5), i === 5 ? -2.3522 : 2.3522];
+    }
     images.push(im);
   }
-  const familyOf = (i) => ['red', 'green', 'blue'].indexOf(thumbs[i % thumbs.length].family);
+  const familyOf = (i) => ['red', 'green', 'blue'].indexOf(thumbs[source(i)].family);
   const kk = k ?? (count <= 60 ? 3 : 12);
-  const lays = [makeLayout('raw', 'Raw pixels', 'raw150', familyOf, count, kk, seed + 11)];
-  if (layouts > 1) lays.push(makeLayout('cnn', 'CNN features', 'cnn-fixture', familyOf, count, kk, seed + 23));
+  const lays = [makeLayout('raw', 'Raw pixels', 'raw150', familyOf, count, kk, seed + 11, version >= 2)];
+  if (layouts > 1) lays.push(makeLayout('cnn', 'CNN features', 'cnn-fixture', familyOf, count, kk, seed + 23, version >= 2));
   const atlas = {
     format: 'photoatlas',
     version,
@@ -164,6 +217,14 @@ export async function makeFixture(out, page, { layouts = 2, count = 30, k, seed 
     images,
     layouts: lays,
   };
+  let neighbors = null;
+  if (version >= 2 && count <= 5000) {
+    // (large fixtures skip it: an O(n^2) search)
+    const simK = 8;
+    neighbors = nearestNeighbours(lays[lays.length - 1], simK);
+    atlas.similar = { features: lays[lays.length - 1].id, k: simK, neighbors: Array.from(neighbors) };
+  }
+  if (duplicateGroups.length) atlas.duplicate_groups = duplicateGroups;
   if (version >= 2) {
     // the same content, as the C++ writer's version 2 stores it: binary arrays + sprite sheet
     const onDisk = { ...atlas, layouts: lays.map((l, li) => {
@@ -175,7 +236,8 @@ export async function makeFixture(out, page, { layouts = 2, count = 30, k, seed 
         cluster: writeArray(out, `${stem}.cluster.u16`, Uint16Array.from(l.cluster)),
       };
     }) };
-    onDisk.sprites = await makeSprites(out, page, thumbs, count);
+    if (neighbors) onDisk.similar = { ...atlas.similar, neighbors: writeArray(out, 'data/similar.u32', neighbors) };
+    onDisk.sprites = await makeSprites(out, page, thumbs.map((_, k) => thumbs[source(k)]), count);
     fs.writeFileSync(path.join(out, 'data', 'atlas.json'), JSON.stringify(onDisk));
   } else {
     fs.writeFileSync(path.join(out, 'data', 'atlas.json'), JSON.stringify(atlas));

@@ -131,7 +131,42 @@ function readAtlas(dir) {
     return Array.from(new T(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
   };
   for (const l of atlas.layouts) for (const k of ['x', 'y', 'cluster']) l[k] = load(l[k]);
+  if (atlas.similar) atlas.similar.neighbors = load(atlas.similar.neighbors);
   return atlas;
+}
+
+/** Image i's similar images as the viewer should list them: row i of similar.neighbors, without padding, i itself and repeats. */
+function expectedSimilar(i) {
+  const sim = s.atlas.similar;
+  if (!sim) return [];
+  const out = [];
+  for (const t of sim.neighbors.slice(i * sim.k, (i + 1) * sim.k)) if (t !== 0xffffffff && t !== i && !out.includes(t)) out.push(t);
+  return out;
+}
+
+/** Clicks image i in a layout's map (at its current screen position) and waits for the detail panel to show it. */
+async function openDetail(layoutId, i) {
+  await s.page.waitForTimeout(50); // a relayout (the detail panel opening or closing) lands within a frame
+  const p = await api(([l, j]) => window.__photoatlas.screenPositionOf(l, j), [layoutId, i]);
+  assert.ok(p.inside, `image ${i} is outside the map ${layoutId}`);
+  await s.page.mouse.click(p.x, p.y);
+  await s.page.waitForFunction((j) => window.__photoatlas.detailImage() === j, i, { timeout: 5000 });
+  await s.page.locator('[data-testid="detail"]').waitFor({ state: 'visible', timeout: 5000 });
+}
+
+async function closeDetail() {
+  if ((await api(() => window.__photoatlas.detailImage())) === null) return;
+  await s.page.click('[data-testid="detail-close"]');
+  await s.page.waitForFunction(() => window.__photoatlas.detailImage() === null, null, { timeout: 5000 });
+}
+
+/** Yellow pixels (the ring around the photo in the detail panel) in a box around image i of a layout. */
+async function yellowAround(layoutId, i) {
+  const p = await api(([l, j]) => window.__photoatlas.screenPositionOf(l, j), [layoutId, i]);
+  const patch = await canvasPatch(layoutId, p.x, p.y, await markerHalf(layoutId));
+  let n = 0;
+  for (let k = 0; k < patch.length; k += 4) if (patch[k] > 225 && patch[k + 1] > 185 && patch[k + 1] < 235 && patch[k + 2] < 110) n++;
+  return n;
 }
 
 const api = (fn, ...args) => s.page.evaluate(fn, ...args);
@@ -426,7 +461,260 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     assert.equal(await s.page.$$eval('script', (l) => l.filter((x) => x.textContent.includes('__pwned')).length), 0);
     assert.equal(await api(() => window.__pwned), undefined, 'the script ran');
     assert.ok(!(await s.page.title()).includes('pwned'));
+    // the same caption in the detail panel, and the other texts with markup (a category, a camera, a class name)
+    await openDetail(id, idx);
+    const dcap = s.page.locator('[data-testid="detail-caption"]');
+    assert.equal(await dcap.textContent(), s.atlas.images[idx].caption);
+    assert.equal(await dcap.evaluate((e) => e.childElementCount), 0, 'the caption became markup in the detail panel');
+    const marked = s.atlas.images.findIndex((im) => im.camera?.includes('<img'));
+    if (marked >= 0) {
+      await closeDetail();
+      await openDetail(id, marked);
+      assert.equal(await s.page.textContent('[data-testid="detail-camera"]'), s.atlas.images[marked].camera);
+    }
+    const withMarkupCategory = s.atlas.images.findIndex((im) => im.category?.includes('<b>') && im.top_classes?.some(([c]) => c.includes('<script>')));
+    if (withMarkupCategory >= 0) {
+      await closeDetail();
+      await openDetail(id, withMarkupCategory);
+      const im = s.atlas.images[withMarkupCategory];
+      assert.equal(await s.page.textContent('[data-testid="detail-category"]'), im.category);
+      assert.ok((await s.page.textContent('[data-testid="detail-classes"]')).includes('<script>alert(1)</script>'));
+    }
+    // no element made from data: the only images in the panel are the photo and the thumbnail buttons'
+    const imgs = await s.page.$$eval('[data-testid="detail"] img', (l) => l.length);
+    const buttons = await s.page.$$eval('[data-testid="detail"] .thumb-button', (l) => l.length);
+    assert.equal(imgs, 1 + buttons, 'an <img> from the data in the detail panel');
+    assert.equal(await s.page.$$eval('[data-testid="detail"] script, [data-testid="detail"] b', (l) => l.length), 0);
+    assert.equal(await api(() => window.__pwned), undefined, 'a script from the data ran');
+    assert.ok(!(await s.page.title()).includes('pwned'));
+    await closeDetail();
     await s.page.mouse.move(3, 3);
+  });
+
+  it('clicking a photo opens the detail panel: larger thumbnail, metadata, clusters, similar images; Esc closes it', async () => {
+    const id = layoutIds()[0];
+    await s.page.click(`[data-testid="reset-view"][data-layout="${id}"]`);
+    const { index } = await loneliestPoint(id);
+    const canvas = s.page.locator(`canvas[data-testid="map-canvas"][data-layout="${id}"]`);
+    await openDetail(id, index);
+    const im = s.atlas.images[index];
+    const panel = s.page.locator('[data-testid="detail"]');
+    assert.equal(await panel.getAttribute('role'), 'dialog');
+    assert.equal(await s.page.textContent('[data-testid="detail-name"]'), im.name);
+    assert.equal(await s.page.textContent('[data-testid="detail-path"]'), im.path || im.name);
+    const src = await s.page.getAttribute('[data-testid="detail-image"]', 'src');
+    assert.ok(src.endsWith(im.thumb ?? `thumbs/${im.id}.jpg`), `detail image ${src}`);
+    await s.page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="detail-image"]');
+      return img && img.complete && img.naturalWidth > 0;
+    }, null, { timeout: 5000 });
+    if (im.caption) assert.equal(await s.page.textContent('[data-testid="detail-caption"]'), im.caption);
+    if (im.taken_at) assert.ok((await s.page.textContent('[data-testid="detail-date"]')).startsWith(im.taken_at.slice(0, 10)));
+    // the cluster in every layout
+    const clusters = await s.page.$$eval('[data-testid="detail-cluster"]', (l) => l.map((e) => [e.dataset.layout, Number(e.dataset.cluster), e.textContent]));
+    assert.deepEqual(clusters.map(([l, c]) => [l, c]), s.atlas.layouts.map((l) => [l.id, l.cluster[index]]));
+    clusters.forEach(([, , text], k) => {
+      const l = s.atlas.layouts[k];
+      assert.ok(text.includes(l.clusters[l.cluster[index]].name), `cluster name in ${text}`);
+    });
+    // focus moved into the panel
+    assert.equal(await api(() => !!document.activeElement?.closest('[data-testid="detail"]')), true, 'focus is in the detail panel');
+    // similar images: row `index` of similar.neighbors, nearest first
+    const sim = expectedSimilar(index);
+    if (s.atlas.similar) {
+      assert.ok(sim.length > 0, 'the fixture has neighbours');
+      const got = await s.page.$$eval('[data-testid="similar-item"]', (l) => l.map((e) => Number(e.dataset.index)));
+      assert.deepEqual(got, sim);
+      await s.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="similar-item"] img')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 5000 });
+    } else {
+      log('this atlas has no "similar" (the CLI does not write it yet): similar images checked with the fixture');
+      assert.equal(await s.page.locator('[data-testid="similar-item"]').count(), 0);
+    }
+    // the photo is outlined in yellow in every map (pointer away, so no hover outline over it)
+    await s.page.mouse.move(3, 3);
+    await s.page.waitForTimeout(100);
+    const rings = [];
+    for (const l of layoutIds()) rings.push(await yellowAround(l, index));
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-detail.png') });
+    // Esc closes it, focus goes back to the map
+    await s.page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await api(() => window.__photoatlas.detailImage()), null);
+    assert.equal(await canvas.evaluate((c) => c === document.activeElement), true, 'focus returned to the map');
+    await s.page.waitForTimeout(100);
+    for (const [k, l] of layoutIds().entries()) {
+      const after = await yellowAround(l, index);
+      assert.ok(rings[k] > after + 4, `image ${index} is not outlined in yellow in ${l} while its details show (${rings[k]} vs ${after} yellow px)`);
+    }
+    // keyboard: Enter on the map opens the photo nearest the middle, Esc on the map closes it
+    await canvas.focus();
+    await s.page.keyboard.press('Enter');
+    await panel.waitFor({ state: 'visible', timeout: 5000 });
+    assert.notEqual(await api(() => window.__photoatlas.detailImage()), null);
+    await canvas.focus();
+    await s.page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden', timeout: 5000 });
+  });
+
+  it('clicking a similar image (mouse or keyboard) switches the panel and centres the maps on it', async () => {
+    if (!s.atlas.similar) {
+      log('skipped: no "similar" in this atlas (checked with the fixture)');
+      return;
+    }
+    const id = layoutIds()[0];
+    const { index } = await loneliestPoint(id);
+    await openDetail(id, index);
+    const sim = expectedSimilar(index);
+    const target = sim[0];
+    await s.page.click(`[data-testid="similar-item"][data-index="${target}"]`);
+    await s.page.waitForFunction((j) => window.__photoatlas.detailImage() === j, target, { timeout: 5000 });
+    assert.equal(await s.page.textContent('[data-testid="detail-name"]'), s.atlas.images[target].name);
+    assert.deepEqual(await s.page.$$eval('[data-testid="similar-item"]', (l) => l.map((e) => Number(e.dataset.index))), expectedSimilar(target));
+    await s.page.waitForTimeout(600); // the maps glide (0.35 s)
+    for (const l of layoutIds()) {
+      const p = await api(([a, j]) => window.__photoatlas.screenPositionOf(a, j), [l, target]);
+      const box = await s.page.locator(`canvas[data-testid="map-canvas"][data-layout="${l}"]`).boundingBox();
+      assert.ok(Math.abs(p.x - (box.x + box.width / 2)) < 2 && Math.abs(p.y - (box.y + box.height / 2)) < 2, `image ${target} is not centred in ${l}`);
+    }
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-similar.png') });
+    // keyboard: Tab reaches the thumbnails, Enter opens one
+    const next = expectedSimilar(target)[1] ?? expectedSimilar(target)[0];
+    await s.page.focus(`[data-testid="similar-item"][data-index="${next}"]`);
+    await s.page.keyboard.press('Enter');
+    await s.page.waitForFunction((j) => window.__photoatlas.detailImage() === j, next, { timeout: 5000 });
+    assert.equal(await api(() => document.activeElement?.id), 'detail-title', 'focus stays in the panel (on its title)');
+    await closeDetail();
+    for (const l of layoutIds()) await s.page.click(`[data-testid="reset-view"][data-layout="${l}"]`);
+  });
+
+  it('cluster legend entries show the cluster\'s representative photo (medoid)', async () => {
+    for (const lay of s.atlas.layouts) {
+      const withMedoid = lay.clusters.filter((c) => Number.isInteger(c.medoid));
+      const thumbs = await s.page.$$eval(`[data-testid="legend-entry"][data-layout="${lay.id}"]`, (l) =>
+        l.map((e) => e.querySelector('[data-testid="legend-thumb"]')?.getAttribute('src') ?? null),
+      );
+      if (withMedoid.length === 0) {
+        log(`layout ${lay.id}: no medoids in this atlas`);
+        assert.ok(thumbs.every((t) => t === null));
+        continue;
+      }
+      lay.clusters.forEach((c, k) => {
+        if (!Number.isInteger(c.medoid)) return assert.equal(thumbs[k], null);
+        const im = s.atlas.images[c.medoid];
+        assert.ok(thumbs[k]?.endsWith(im.thumb ?? `thumbs/${im.id}.jpg`), `legend photo of ${lay.id}/${k}: ${thumbs[k]}`);
+      });
+      await s.page.waitForFunction(
+        (l) => [...document.querySelectorAll(`[data-testid="legend-entry"][data-layout="${l}"] img`)].every((i) => i.complete && i.naturalWidth > 0),
+        lay.id,
+        { timeout: 5000 },
+      );
+    }
+  });
+
+  it('the category legend highlights the photos of a category, like a cluster legend entry', async () => {
+    const cats = [...new Set(s.atlas.images.map((im) => im.category).filter(Boolean))];
+    const legend = s.page.locator('[data-testid="category-legend"]');
+    if (cats.length === 0) {
+      log('no categories in this atlas (no classifier ran): category legend checked with the fixture');
+      assert.equal(await legend.count(), 0);
+      return;
+    }
+    const entries = s.page.locator('[data-testid="category-entry"]');
+    assert.equal(await entries.count(), cats.length);
+    const names = await entries.evaluateAll((l) => l.map((e) => e.dataset.category));
+    const size = (c) => s.atlas.images.filter((im) => im.category === c).length;
+    assert.deepEqual([...names].sort(), [...cats].sort());
+    for (let k = 1; k < names.length; k++) assert.ok(size(names[k - 1]) >= size(names[k]), 'most frequent first');
+    // a category with markup in its name is text
+    for (let k = 0; k < names.length; k++) {
+      assert.equal(await entries.nth(k).locator('.legend-name').textContent(), names[k]);
+      assert.equal(await entries.nth(k).locator('.legend-name').evaluate((e) => e.childElementCount), 0);
+    }
+    const entry = entries.nth(names.length > 1 ? 1 : 0);
+    const name = await entry.getAttribute('data-category');
+    const members = s.atlas.images.flatMap((im, i) => (im.category === name ? [i] : []));
+    assert.equal(await entry.evaluate((e) => e.tagName), 'BUTTON');
+    assert.equal(await entry.getAttribute('aria-pressed'), 'false');
+    await entry.click();
+    assert.equal(await entry.getAttribute('aria-pressed'), 'true');
+    assert.equal(await api(() => window.__photoatlas.highlightedCategory()), name);
+    assert.deepEqual(await api(() => window.__photoatlas.emphasized()), members);
+    await s.page.waitForTimeout(100);
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-category.png') });
+    // the hover tooltip shows class, category and tags of a member
+    const id = layoutIds()[0];
+    const m = members[0];
+    const p = await api(([l, i]) => window.__photoatlas.screenPositionOf(l, i), [id, m]);
+    await s.page.mouse.move(p.x, p.y);
+    await s.page.waitForFunction((i) => window.__photoatlas.hoveredImage() === i, m, { timeout: 5000 });
+    const labels = await s.page.textContent('[data-testid="tooltip-labels"]');
+    const im = s.atlas.images[m];
+    assert.ok(labels.includes(im.category), `tooltip labels "${labels}"`);
+    if (im.class) assert.ok(labels.includes(im.class));
+    for (const t of im.tags ?? []) assert.ok(labels.includes(`#${t}`));
+    await s.page.mouse.move(3, 3);
+    // again: cleared; keyboard works; the detail panel's category button highlights too
+    await entry.click();
+    assert.equal(await api(() => window.__photoatlas.highlightedCategory()), null);
+    assert.equal(await api(() => window.__photoatlas.emphasized()), null);
+    assert.equal(await entry.getAttribute('aria-pressed'), 'false');
+    await entry.focus();
+    await s.page.keyboard.press('Enter');
+    assert.equal(await api(() => window.__photoatlas.highlightedCategory()), name);
+    await s.page.keyboard.press('Space');
+    assert.equal(await api(() => window.__photoatlas.highlightedCategory()), null);
+    await openDetail(id, m);
+    await s.page.click('[data-testid="detail-category"]');
+    assert.equal(await api(() => window.__photoatlas.highlightedCategory()), name);
+    await entry.click();
+    await closeDetail();
+  });
+
+  it('near-duplicates: the toggle keeps only grouped photos bright, the detail panel lists the group', async () => {
+    const groups = s.atlas.duplicate_groups ?? [];
+    const toggle = s.page.locator('[data-testid="duplicates-toggle"]');
+    if (groups.length === 0) {
+      log('no duplicate_groups in this atlas: near-duplicates checked with the fixture');
+      assert.equal(await toggle.count(), 0);
+      return;
+    }
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+    await toggle.focus();
+    await s.page.keyboard.press('Enter');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    assert.equal(await api(() => window.__photoatlas.duplicatesOnly()), true);
+    const members = groups.flat().sort((a, b) => a - b);
+    assert.deepEqual(await api(() => window.__photoatlas.emphasized()), members);
+    // the filter combines with search (AND)
+    const box = s.page.locator('[data-testid="search"]');
+    const term = s.atlas.images[members[0]].name;
+    await box.fill(term);
+    await box.press('Enter');
+    const both = members.filter((i) => s.atlas.images[i].name.toLowerCase().includes(term.toLowerCase()));
+    assert.deepEqual(await api(() => window.__photoatlas.emphasized()), both);
+    await box.press('Escape');
+    await s.page.waitForTimeout(100);
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-duplicates.png') });
+    const id = layoutIds()[0];
+    const group = groups.find((g) => g.length > 2) ?? groups[0];
+    await openDetail(id, group[0]);
+    const listed = await s.page.$$eval('[data-testid="duplicate-item"]', (l) => l.map((e) => Number(e.dataset.index)));
+    assert.deepEqual(listed, group.slice(1));
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-detail-duplicates.png') });
+    await s.page.click(`[data-testid="duplicate-item"][data-index="${group[1]}"]`);
+    await s.page.waitForFunction((j) => window.__photoatlas.detailImage() === j, group[1], { timeout: 5000 });
+    assert.deepEqual(await s.page.$$eval('[data-testid="duplicate-item"]', (l) => l.map((e) => Number(e.dataset.index))), group.filter((j) => j !== group[1]));
+    // a photo outside every group has no near-duplicates section
+    const lone = s.atlas.images.findIndex((_, i) => !members.includes(i));
+    await closeDetail();
+    await toggle.click();
+    assert.equal(await api(() => window.__photoatlas.duplicatesOnly()), false);
+    assert.equal(await api(() => window.__photoatlas.emphasized()), null);
+    for (const l of layoutIds()) await s.page.click(`[data-testid="reset-view"][data-layout="${l}"]`);
+    await openDetail(id, lone);
+    assert.equal(await s.page.locator('[data-testid="duplicates"]').count(), 0);
+    await closeDetail();
   });
 
   it('lasso selects the points inside, lists them, and exports their paths as CSV and JSON', async () => {

@@ -52,6 +52,10 @@ atlas::AtlasContent two_images() {
   layout.k_curve = {{2, 0.5}, {3, 0.25}};
   content.layouts.push_back(layout);
   content.failures.push_back({"bad.jpg", "empty file (0 bytes)"});
+  content.similar = {1, 0};
+  content.similar_k = 1;
+  content.similar_features = "raw";
+  content.duplicate_groups = {{0, 1}};
   return content;
 }
 
@@ -128,7 +132,7 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(doc["images"][1]["path"], "=cmd.jpg") << "the file name when no relative path is known";
   EXPECT_EQ(doc["images"][0]["caption"], "<script>alert(1)</script>");
   EXPECT_FALSE(doc["images"][1].contains("caption"));
-  EXPECT_EQ(doc["images"][0]["hashtags"], nlohmann::json({"coffee", "latte"}));
+  EXPECT_EQ(doc["images"][0]["tags"], nlohmann::json({"coffee", "latte"}));
   EXPECT_EQ(doc["images"][0]["camera"], "Canon EOS 5D");
   EXPECT_NEAR(doc["images"][0]["gps"][0].get<double>(), 48.8584, 1e-9);
   EXPECT_FALSE(doc["images"][1].contains("gps"));
@@ -144,6 +148,15 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(layout["clusters"][1]["medoid"], 0);
   EXPECT_EQ(layout["k_selection"]["method"], "silhouette");
   EXPECT_EQ(layout["k_selection"]["curve"][1]["k"], 3);
+
+  EXPECT_EQ(doc["similar"]["k"], 1);
+  EXPECT_EQ(doc["similar"]["features"], "raw");
+  EXPECT_EQ(read_array<std::uint32_t>(dir.path(), doc["similar"]["neighbors"], "uint32"),
+            (std::vector<std::uint32_t>{1, 0}));
+  EXPECT_EQ(doc["duplicate_groups"], nlohmann::json::parse("[[0, 1]]"));
+  const auto duplicates = read_csv(dir / "duplicates.csv");
+  ASSERT_EQ(duplicates.size(), 3u);
+  EXPECT_EQ(duplicates[2], (std::vector<std::string>{"0", "photos/=cmd.jpg"}));
 
   const auto clusters = read_csv(dir / "clusters.csv");
   ASSERT_EQ(clusters.size(), 3u);

@@ -4,12 +4,16 @@
 import { gridArrangement, interleave, parseDates, timelineArrangement } from './arrange';
 import type { ParsedAtlas } from './data';
 import { safeThumbUrl } from './data';
+import { DetailPanel } from './detail';
 import { el } from './dom';
+import { CategoryLegend } from './legend';
+import { combineFilters } from './meta';
 import { clusterColor } from './palette';
 import { Panel, type Arrangement, type PanelHost } from './panel';
 import type { LodEntry } from './renderer';
 import { search, searchText, selectionCsv, selectionJson } from './select';
 import { Tooltip } from './tooltip';
+import type { LayoutData } from './types';
 
 export interface PhotoatlasTestApi {
   /** True once data is loaded and every panel has been drawn once. */
@@ -37,6 +41,14 @@ export interface PhotoatlasTestApi {
   /** Rendering state of a panel: renderer kind, sprite cell size on screen (CSS px, 0 = points),
    *  sprite sheets on the GPU, larger thumbnails wanted / loaded in the page, frames drawn. */
   rendering(layoutId: string): { kind: string; spriteSize: number; sheets: number; lodWanted: number; lodLoaded: number; frames: number } | null;
+  /** Index of the image shown in the detail panel, or null when it is closed. */
+  detailImage(): number | null;
+  /** Name of the highlighted category (category legend), or null. */
+  highlightedCategory(): string | null;
+  /** Whether "Show near-duplicates" is on. */
+  duplicatesOnly(): boolean;
+  /** Indices of the images the app-wide filters keep bright (search AND lasso AND category AND duplicates), or null when none is active. */
+  emphasized(): number[] | null;
 }
 
 declare global {
@@ -61,6 +73,13 @@ export class App implements PanelHost {
   private selected: Uint32Array = new Uint32Array(0);
   private searchTimer = 0;
   private spritesRequested = false;
+  private category: number | null = null;
+  private dupOnly = false;
+  private detail: DetailPanel | null = null;
+  private returnFocus: HTMLElement | null = null;
+  private categoryLegend: CategoryLegend | null = null;
+  private readonly filterBar: HTMLElement;
+  private readonly workspace: HTMLElement;
   private readonly lod = new Map<number, { img: HTMLImageElement; entry: LodEntry | null }>();
   private readonly lodByPanel = new Map<Panel, readonly number[]>();
   private readonly searchInput: HTMLInputElement;
@@ -114,6 +133,23 @@ export class App implements PanelHost {
     this.selectionList = el('ol', { class: 'selection-list', 'data-testid': 'selection-list' });
     this.selectionBox.append(head, this.selectionList);
     root.append(this.selectionBox);
+
+    // app-wide filters (category legend, near-duplicates) between the header and the maps; the maps
+    // and the detail panel side by side below
+    this.filterBar = el('div', { class: 'filter-bar', 'data-testid': 'filter-bar' });
+    this.filterBar.hidden = true;
+    this.workspace = el('div', { class: 'workspace' });
+    const panels = root.querySelector<HTMLElement>('.panels')!;
+    panels.replaceWith(this.workspace);
+    this.workspace.append(panels);
+    this.workspace.before(this.filterBar);
+    document.addEventListener('keydown', (e) => {
+      // Esc closes the detail panel from anywhere but the search box (Esc clears that) and the maps (they ask first)
+      if (e.key !== 'Escape' || e.defaultPrevented || !this.detail?.isOpen) return;
+      if (e.target === this.searchInput) return;
+      e.preventDefault();
+      this.closeDetail();
+    });
   }
 
   panel(layoutId: string): Panel | undefined {
@@ -157,6 +193,14 @@ export class App implements PanelHost {
       this.panels.push(p);
       main.append(p.root);
     }
+    this.buildFilterBar(atlas);
+    this.detail = new DetailPanel(atlas, {
+      open: (i) => this.showDetail(i, true),
+      close: () => this.closeDetail(),
+      highlightCluster: (layoutId, c) => this.panel(layoutId)?.setHighlightedCluster(c),
+      highlightCategory: (c) => this.setCategory(c),
+    });
+    this.workspace.append(this.detail.element);
     for (const p of this.panels) p.mount();
     const relayout = () => {
       for (const p of this.panels) p.relayout();
@@ -195,22 +239,96 @@ export class App implements PanelHost {
   }
 
   private updateFilter(): void {
-    const n = this.atlas?.count ?? 0;
-    const hasSel = this.selected.length > 0;
-    if (!this.matches && !hasSel) this.filterMask = null;
-    else {
-      const m = new Uint8Array(n);
-      if (this.matches) for (const i of this.matches) m[i] = 1;
-      else m.fill(1);
-      if (hasSel) {
-        const s = new Uint8Array(n);
-        for (const i of this.selected) s[i] = 1;
-        for (let i = 0; i < n; i++) m[i]! &= s[i]!;
-      }
-      this.filterMask = m;
-    }
+    const a = this.atlas;
+    this.filterMask = combineFilters(
+      {
+        count: a?.count ?? 0,
+        matches: this.matches,
+        selected: this.selected,
+        category: this.category,
+        categoryOf: a?.categories?.of ?? null,
+        duplicatesOnly: this.dupOnly,
+        groupOf: a?.duplicates?.groupOf ?? null,
+      },
+      this.filterMask, // reused: the panels re-read it when filterVersion changes
+    );
     this.filterVersion++;
     this.redrawAll();
+  }
+
+  // --- category legend, near-duplicates, detail panel --------------------------------------
+  private buildFilterBar(atlas: ParsedAtlas): void {
+    const items: HTMLElement[] = [];
+    if (atlas.categories) {
+      const group = el('div', { class: 'filter-group' });
+      group.append(el('span', { class: 'filter-label', 'aria-hidden': 'true' }, 'Categories'));
+      this.categoryLegend = new CategoryLegend(atlas.categories, (c) => this.setCategory(this.category === c ? null : c));
+      group.append(this.categoryLegend.element);
+      items.push(group);
+    }
+    if (atlas.duplicates) {
+      const d = atlas.duplicates;
+      const b = el('button', {
+        type: 'button',
+        class: 'btn dup-toggle',
+        'data-testid': 'duplicates-toggle',
+        'aria-pressed': 'false',
+        title: `Keep only the ${d.members.toLocaleString('en-US')} photos that have near-identical copies bright`,
+      }, `Show near-duplicates (${d.groups.length.toLocaleString('en-US')} ${d.groups.length === 1 ? 'group' : 'groups'})`);
+      b.addEventListener('click', () => {
+        this.dupOnly = !this.dupOnly;
+        b.setAttribute('aria-pressed', this.dupOnly ? 'true' : 'false');
+        this.updateFilter();
+      });
+      items.push(b);
+    }
+    this.filterBar.replaceChildren(...items);
+    this.filterBar.hidden = items.length === 0;
+  }
+
+  setCategory(c: number | null): void {
+    const n = this.atlas?.categories?.names.length ?? 0;
+    this.category = c !== null && c >= 0 && c < n ? c : null;
+    this.categoryLegend?.setHighlighted(this.category);
+    this.updateFilter();
+  }
+
+  medoidThumb(layout: LayoutData, c: number): string | null {
+    const m = layout.clusters[c]?.medoid;
+    const im = m === undefined ? undefined : this.atlas?.images[m];
+    return im ? safeThumbUrl(im.thumb, document.baseURI) : null;
+  }
+
+  openDetail(_panel: Panel, index: number): void {
+    this.showDetail(index, false);
+  }
+
+  /** Shows image i in the detail panel; `centre`: glide every map to it (chosen from the panel's lists). */
+  private showDetail(i: number, centre: boolean): void {
+    if (!this.detail || !this.atlas || i < 0 || i >= this.atlas.count) return;
+    if (!this.detail.isOpen) {
+      const active = document.activeElement;
+      this.returnFocus = active instanceof HTMLElement && active !== document.body ? active : null;
+    }
+    this.detail.show(i);
+    document.body.classList.add('detail-open');
+    this.tooltip.hide();
+    for (const p of this.panels) {
+      p.setSelected(i);
+      if (centre) p.centreOn(i);
+    }
+    this.detail.focusTitle();
+  }
+
+  closeDetail(): boolean {
+    if (!this.detail?.isOpen) return false;
+    this.detail.hide();
+    document.body.classList.remove('detail-open');
+    for (const p of this.panels) p.setSelected(null);
+    const back = this.returnFocus && this.returnFocus.isConnected ? this.returnFocus : this.panels[0]?.canvas;
+    this.returnFocus = null;
+    back?.focus({ preventScroll: true });
+    return true;
   }
 
   select(_panel: Panel, indices: Uint32Array): void {
@@ -363,6 +481,22 @@ export class App implements PanelHost {
       },
       selection() {
         return Array.from(app.selected);
+      },
+      detailImage() {
+        return app.detail?.index ?? null;
+      },
+      highlightedCategory() {
+        return app.category === null ? null : (app.atlas?.categories?.names[app.category] ?? null);
+      },
+      duplicatesOnly() {
+        return app.dupOnly;
+      },
+      emphasized() {
+        const m = app.filterMask;
+        if (!m) return null;
+        const out: number[] = [];
+        for (let i = 0; i < m.length; i++) if (m[i]) out.push(i);
+        return out;
       },
       rendering(layoutId: string) {
         const p = app.panel(layoutId);

@@ -1,6 +1,7 @@
 // Data loading: fetch data/atlas.json (+ the binary arrays a version-2 file references), check it
 // against the contract (docs/atlas-format.md), convert to typed arrays.
-import type { AtlasCluster, AtlasImage, LayoutData, SpriteInfo } from './types';
+import { categoryIndex } from './meta';
+import { NO_NEIGHBOR, type AtlasCluster, type AtlasImage, type CategoryInfo, type DuplicateInfo, type LayoutData, type SimilarInfo, type SpriteInfo } from './types';
 
 export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 
@@ -45,6 +46,7 @@ export function binaryFiles(raw: unknown): string[] {
     }
   }
   if (isObject(raw.sprites) && isRef(raw.sprites.sizes)) out.add(raw.sprites.sizes.file);
+  if (isObject(raw.similar) && isRef(raw.similar.neighbors)) out.add(raw.similar.neighbors.file);
   return [...out];
 }
 
@@ -85,6 +87,12 @@ export interface ParsedAtlas {
   sprites: SpriteInfo | null;
   /** True when at least one image has a parseable taken_at (a timeline can be offered). */
   hasDates: boolean;
+  /** The k nearest neighbours of every image, when the atlas has them. */
+  similar: SimilarInfo | null;
+  /** Near-duplicate groups, when the atlas has them (null when absent or empty). */
+  duplicates: DuplicateInfo | null;
+  /** The images' categories (null when no image has one). */
+  categories: CategoryInfo | null;
 }
 
 /**
@@ -126,6 +134,22 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
     if (typeof im.class === 'string') img.class = im.class;
     if (typeof im.category === 'string') img.category = im.category;
     if (Array.isArray(im.tags)) img.tags = im.tags.filter((t): t is string => typeof t === 'string');
+    // Display-only extras: a malformed value is dropped, never fatal.
+    if (typeof im.post === 'string' && im.post) img.post = im.post;
+    else if (typeof im.post === 'number' && Number.isFinite(im.post)) img.post = String(im.post);
+    if (typeof im.camera === 'string' && im.camera) img.camera = im.camera;
+    const gps = im.gps;
+    if (Array.isArray(gps) && gps.length === 2 && typeof gps[0] === 'number' && typeof gps[1] === 'number' &&
+        Math.abs(gps[0]) <= 90 && Math.abs(gps[1]) <= 180) {
+      img.gps = [gps[0], gps[1]];
+    }
+    if (Array.isArray(im.top_classes)) {
+      const top: [string, number][] = [];
+      for (const e of im.top_classes as unknown[]) {
+        if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && Number.isFinite(e[1])) top.push([e[0], e[1]]);
+      }
+      if (top.length) img.top_classes = top;
+    }
     outImages[i] = img;
   }
 
@@ -142,11 +166,14 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
     if (!Array.isArray(lay.clusters)) fail(`${where}.clusters is not an array`);
     const clusters: AtlasCluster[] = (lay.clusters as unknown[]).map((c, ci) => {
       if (!isObject(c)) fail(`${where}.clusters[${ci}] is not an object`);
-      return {
+      const cl: AtlasCluster = {
         id: typeof c.id === 'number' ? c.id : ci,
         name: str(c.name, `Cluster ${ci + 1}`),
         size: typeof c.size === 'number' ? c.size : 0,
       };
+      // a representative photo for the legend; an index outside the images is ignored
+      if (typeof c.medoid === 'number' && Number.isInteger(c.medoid) && c.medoid >= 0 && c.medoid < count) cl.medoid = c.medoid;
+      return cl;
     });
     const cluster = labels instanceof Uint32Array ? labels : new Uint32Array(count);
     for (let i = 0; i < count; i++) {
@@ -181,7 +208,64 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
     layouts,
     sprites: refsAllowed ? parseSprites(raw.sprites, count, bins) : null,
     hasDates,
+    similar: parseSimilar(raw.similar, count, bins, refsAllowed),
+    duplicates: parseDuplicates(raw.duplicate_groups, count),
+    categories: categoryIndex(outImages),
   };
+}
+
+/** `similar` (optional): k neighbour indices per image, an array reference (or, small atlases, a JSON array). */
+function parseSimilar(v: unknown, count: number, bins: Binaries | undefined, refsAllowed: boolean): SimilarInfo | null {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail('"similar" is not an object');
+  const k = v.k;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) fail('"similar.k" is not a positive integer');
+  if (!refsAllowed && isRef(v.neighbors)) fail('similar.neighbors is a binary reference, which needs version 2');
+  if (isRef(v.neighbors) && v.neighbors.dtype !== 'uint32') fail(`similar.neighbors.dtype is ${JSON.stringify(v.neighbors.dtype)}, expected "uint32"`);
+  const raw = numbers(v.neighbors, 'similar.neighbors', count * k, bins);
+  const bad = (j: number) => fail(`similar.neighbors[${j}] is ${raw[j]}, neither an image index nor ${NO_NEIGHBOR} (none)`);
+  let neighbors: Uint32Array;
+  if (raw instanceof Uint32Array) {
+    neighbors = raw; // 1M x 12 values: one tight pass
+    for (let j = 0; j < raw.length; j++) {
+      const t = raw[j]!;
+      if (t >= count && t !== NO_NEIGHBOR) bad(j);
+    }
+  } else {
+    neighbors = new Uint32Array(raw.length);
+    for (let j = 0; j < raw.length; j++) {
+      const t = raw[j]!;
+      if (t !== NO_NEIGHBOR && !(Number.isInteger(t) && t >= 0 && t < count)) bad(j);
+      neighbors[j] = t;
+    }
+  }
+  return { features: str(v.features), k, neighbors };
+}
+
+/** `duplicate_groups` (optional): groups of image indices; an image is in at most one group. */
+function parseDuplicates(v: unknown, count: number): DuplicateInfo | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) fail('"duplicate_groups" is not an array');
+  const groupOf = new Int32Array(count).fill(-1);
+  const groups: Uint32Array[] = [];
+  let members = 0;
+  (v as unknown[]).forEach((g, gi) => {
+    if (!Array.isArray(g)) fail(`duplicate_groups[${gi}] is not an array`);
+    if (g.length < 2) return; // a group of one is no duplicate
+    const group = new Uint32Array(g.length);
+    g.forEach((t, j) => {
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= count) {
+        fail(`duplicate_groups[${gi}][${j}] is ${JSON.stringify(t)}, not an image index`);
+      }
+      if (groupOf[t] !== -1) fail(`image ${t} is in more than one duplicate group (again in duplicate_groups[${gi}])`);
+      groupOf[t] = groups.length;
+      group[j] = t;
+    });
+    group.sort();
+    groups.push(group);
+    members += group.length;
+  });
+  return groups.length ? { groups, groupOf, members } : null;
 }
 
 function parseSprites(v: unknown, count: number, bins: Binaries | undefined): SpriteInfo | null {

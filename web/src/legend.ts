@@ -1,45 +1,101 @@
-// Legend of one layout: one <button> per cluster (swatch, name, size). Clicking toggles the
-// cluster's highlight; aria-pressed mirrors the state.
+// Legends: one <button aria-pressed> per entry (swatch or representative photo, name, size).
+// Clicking toggles the entry's highlight; aria-pressed mirrors the state. The cluster legend sits
+// under each map; the category legend (categories are per image, the same in every layout) is
+// app-wide, in the filter bar.
 import { el } from './dom';
-import type { LayoutData } from './types';
+import type { CategoryInfo, LayoutData } from './types';
 
-export class Legend {
+interface Entry {
+  name: string;
+  size: number;
+  /** Swatch colour (omitted: no swatch). */
+  color?: string;
+  /** Representative photo (URL), shown instead of the swatch, framed in `color`. */
+  thumb?: string | null;
+  title: string;
+  data: Record<string, string | number>;
+}
+
+class ToggleLegend {
   readonly element: HTMLElement;
-  private readonly buttons: HTMLButtonElement[] = [];
+  protected readonly buttons: HTMLButtonElement[] = [];
 
-  constructor(layout: LayoutData, colors: readonly string[], onToggle: (cluster: number) => void) {
-    this.element = el('div', {
-      class: 'legend',
-      role: 'group',
-      'aria-label': `Clusters of ${layout.name}`,
-      'data-testid': 'legend',
-      'data-layout': layout.id,
-    });
-    layout.clusters.forEach((c, i) => {
+  constructor(attrs: Record<string, string>, entryTestid: string, entries: readonly Entry[], onToggle: (i: number) => void) {
+    this.element = el('div', { class: 'legend', role: 'group', ...attrs });
+    entries.forEach((e, i) => {
       const b = el('button', {
         type: 'button',
         class: 'legend-entry',
-        'data-testid': 'legend-entry',
-        'data-layout': layout.id,
-        'data-cluster': i,
+        'data-testid': entryTestid,
         'aria-pressed': 'false',
-        title: `Highlight ${c.name}`,
+        title: e.title,
       });
-      const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-      sw.style.backgroundColor = colors[i] ?? '#999';
-      b.append(sw, el('span', { class: 'legend-name' }, c.name), el('span', { class: 'legend-size' }, String(c.size)));
+      for (const [k, v] of Object.entries(e.data)) b.setAttribute(`data-${k}`, String(v));
+      if (e.thumb) {
+        const img = el('img', { class: 'legend-thumb', 'data-testid': 'legend-thumb', alt: '', loading: 'lazy', decoding: 'async', width: 22, height: 22 });
+        if (e.color) img.style.borderColor = e.color;
+        img.src = e.thumb;
+        b.append(img);
+      } else if (e.color) {
+        const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+        sw.style.backgroundColor = e.color;
+        b.append(sw);
+      }
+      b.append(el('span', { class: 'legend-name' }, e.name), el('span', { class: 'legend-size' }, e.size.toLocaleString('en-US')));
       b.addEventListener('click', () => onToggle(i));
       this.buttons.push(b);
       this.element.append(b);
     });
   }
 
-  setHighlighted(cluster: number | null): void {
+  setHighlighted(index: number | null): void {
     this.buttons.forEach((b, i) => {
-      const on = i === cluster;
+      const on = i === index;
       b.setAttribute('aria-pressed', on ? 'true' : 'false');
       b.classList.toggle('is-active', on);
-      b.classList.toggle('is-dimmed', cluster !== null && !on);
+      b.classList.toggle('is-dimmed', index !== null && !on);
     });
+  }
+}
+
+/** Cluster legend of one layout; `medoidThumb(c)` gives the URL of cluster c's representative photo, if any. */
+export class Legend extends ToggleLegend {
+  constructor(
+    layout: LayoutData,
+    colors: readonly string[],
+    onToggle: (cluster: number) => void,
+    medoidThumb: (cluster: number) => string | null = () => null,
+  ) {
+    super(
+      { 'aria-label': `Clusters of ${layout.name}`, 'data-testid': 'legend', 'data-layout': layout.id },
+      'legend-entry',
+      layout.clusters.map((c, i) => ({
+        name: c.name,
+        size: c.size,
+        color: colors[i] ?? '#999',
+        thumb: medoidThumb(i),
+        title: `Highlight ${c.name}`,
+        data: { layout: layout.id, cluster: i },
+      })),
+      onToggle,
+    );
+  }
+}
+
+/** Category legend (app-wide): entries in CategoryInfo order (most frequent first). */
+export class CategoryLegend extends ToggleLegend {
+  constructor(categories: CategoryInfo, onToggle: (category: number) => void) {
+    super(
+      { 'aria-label': 'Categories', 'data-testid': 'category-legend' },
+      'category-entry',
+      categories.names.map((name, i) => ({
+        name,
+        size: categories.sizes[i]!,
+        title: `Highlight the photos of category ${name}`,
+        data: { category: name },
+      })),
+      onToggle,
+    );
+    this.element.classList.add('legend-inline');
   }
 }

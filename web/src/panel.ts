@@ -8,7 +8,7 @@ import { Legend } from './legend';
 import { Canvas2DRenderer, pointRadius, positionAt, type LodEntry, type Renderer, type Scene } from './renderer';
 import { pointsInPolygon } from './select';
 import type { LayoutData, SpriteInfo } from './types';
-import { ViewTransform, dataBounds, fitView, wheelZoomFactor, type Bounds, type ViewState } from './view';
+import { ViewTransform, centredOn, dataBounds, fitView, wheelZoomFactor, type Bounds, type ViewState } from './view';
 import { LOD_SLOTS, WebGLRenderer } from './webgl';
 
 /** A way to place the points: a t-SNE layout of the atlas, the grid, the timeline. */
@@ -26,6 +26,12 @@ export interface PanelHost {
   highlightChanged?(panel: Panel): void;
   /** A lasso in this panel enclosed these images. */
   select(panel: Panel, indices: Uint32Array): void;
+  /** Image `index` was clicked (or Enter pressed on it): show its details. */
+  openDetail?(panel: Panel, index: number): void;
+  /** Esc on the map: close the detail panel if it is open; true if it was. */
+  closeDetail?(): boolean;
+  /** Representative photo of cluster c of this layout, for the legend (null: none). */
+  medoidThumb?(layout: LayoutData, c: number): string | null;
   /** App-wide emphasis (search matches AND selection) per image, or null; and its version. */
   readonly filterMask: Uint8Array | null;
   readonly filterVersion: number;
@@ -41,6 +47,7 @@ const MARGIN = 28;
 const PICK_SLOP = 4; // px beyond the point radius that still counts as over the point
 const DRAG_THRESHOLD = 3;
 const TRANSITION_MS = 750;
+const GLIDE_MS = 350;
 /** Thumbnails replace points once a cell is this many CSS px on screen. */
 export const SPRITE_MIN_PX = 10;
 const SPRITE_MAX_PX = 240;
@@ -64,6 +71,8 @@ export class Panel {
   readonly legend: Legend;
   highlightedCluster: number | null = null;
   hovered: number | null = null;
+  /** Image shown in the detail panel (outlined in yellow), or null. */
+  selected: number | null = null;
   arrangementId: string;
   lassoMode = false;
 
@@ -74,6 +83,8 @@ export class Panel {
   private t = 1;
   private prevCell = 0;
   private anim: { start: number; fromView: ViewState; toView: ViewState } | null = null;
+  /** A view-only animation (centring on a photo); points do not move. */
+  private glide: { start: number; fromView: ViewState; toView: ViewState } | null = null;
   private width = 0;
   private height = 0;
   private dprSeen = 0;
@@ -87,6 +98,7 @@ export class Panel {
   private readonly lassoPath: SVGPolylineElement;
   private emphasis: Uint8Array | null = null;
   private emphasisVersion = 0;
+  private emphasisCount = 0;
   private emphasisKey = '';
   private lodList: number[] = [];
   readonly sprites: SpriteInfo | null;
@@ -145,7 +157,7 @@ export class Panel {
       'data-layout': layout.id,
       tabindex: 0,
       role: 'img',
-      'aria-label': `${layout.name}: ${imageCount} photos; drag to pan, wheel or +/- to zoom, 0 to reset, L for lasso`,
+      'aria-label': `${layout.name}: ${imageCount} photos; click a photo or press Enter for its details, drag to pan, wheel or +/- to zoom, 0 to reset, L for lasso`,
     });
     const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     svg.setAttribute('class', 'lasso-layer');
@@ -156,7 +168,7 @@ export class Panel {
     this.plot.append(this.canvas, svg, hint);
     if (layout.x.length === 0) this.plot.append(el('div', { class: 'plot-empty', 'data-testid': 'empty' }, 'No images in this atlas'));
 
-    this.legend = new Legend(layout, colors, (c) => this.toggleCluster(c));
+    this.legend = new Legend(layout, colors, (c) => this.toggleCluster(c), (c) => host.medoidThumb?.(layout, c) ?? null);
     this.legend.element.hidden = layout.clusters.length === 0;
     this.root.append(head, this.plot, this.legend.element);
 
@@ -270,6 +282,26 @@ export class Panel {
     this.requestDraw();
   }
 
+  setSelected(i: number | null): void {
+    if (this.selected === i) return;
+    this.selected = i;
+    this.requestDraw();
+  }
+
+  /** Glides the view (same zoom) so that image i is in the middle of the map. */
+  centreOn(i: number): void {
+    if (i < 0 || i >= this.layout.x.length) return;
+    const x = this.current.xy[2 * i]!, y = this.current.xy[2 * i + 1]!;
+    const to = centredOn(this.anim ? this.anim.toView : this.view.state(), x, y, this.width, this.height);
+    if (this.anim) {
+      this.anim.toView = to; // mid-transition: end there instead of at the fitted view
+    } else {
+      this.glide = { start: performance.now(), fromView: this.view.state(), toView: to };
+    }
+    this.fitted = false;
+    this.requestDraw();
+  }
+
   setLassoMode(on: boolean): void {
     this.lassoMode = on;
     this.lassoButton.setAttribute('aria-pressed', on ? 'true' : 'false');
@@ -289,6 +321,7 @@ export class Panel {
       now[2 * i + 1] = y;
     }
     this.from = now;
+    this.glide = null;
     this.prevCell = this.cellNow;
     this.current = target;
     this.arrangementId = id;
@@ -336,13 +369,20 @@ export class Panel {
     const h = this.highlightedCluster;
     if (h === null && !mask) {
       this.emphasis = null;
+      this.emphasisCount = 0;
       return;
     }
     const n = this.layout.x.length;
     const e = this.emphasis && this.emphasis.length === n ? this.emphasis : new Uint8Array(n);
     const cl = this.layout.cluster;
-    for (let i = 0; i < n; i++) e[i] = (h === null || cl[i] === h) && (!mask || mask[i] === 1) ? 1 : 0;
+    let on = 0;
+    for (let i = 0; i < n; i++) {
+      const v = (h === null || cl[i] === h) && (!mask || mask[i] === 1) ? 1 : 0;
+      e[i] = v;
+      on += v;
+    }
     this.emphasis = e;
+    this.emphasisCount = on;
   }
 
   drawNow(): void {
@@ -364,6 +404,17 @@ export class Panel {
         this.prevCell = this.current.cell;
         this.view.set(b);
         if (this.lastPointer) this.hoverAt(this.lastPointer.x, this.lastPointer.y);
+      } else this.requestDraw();
+    } else if (this.glide) {
+      const u = (performance.now() - this.glide.start) / GLIDE_MS;
+      const k = easeInOut(u);
+      const a = this.glide.fromView, b = this.glide.toView;
+      this.view.scale = b.scale;
+      this.view.tx = a.tx + (b.tx - a.tx) * k;
+      this.view.ty = a.ty + (b.ty - a.ty) * k;
+      if (u >= 1) {
+        this.glide = null;
+        this.view.set(b);
       } else this.requestDraw();
     }
     this.updateEmphasis();
@@ -391,7 +442,9 @@ export class Panel {
       highlightedCluster: this.highlightedCluster,
       emphasis: this.emphasis,
       emphasisVersion: this.emphasisVersion,
+      emphasisCount: this.emphasisCount,
       hovered: this.hovered,
+      selected: this.selected,
       spriteSize,
       lod,
     };
@@ -532,7 +585,15 @@ export class Panel {
         else this.lassoPath.setAttribute('points', '');
         return;
       }
-      if (e.type === 'pointerup') this.hoverAt(e.clientX, e.clientY);
+      if (e.type === 'pointerup') {
+        this.hoverAt(e.clientX, e.clientY);
+        if (!d.moved) {
+          // a click (no drag): open the photo under the pointer
+          const p = this.local(e);
+          const i = this.pickLocal(p.x, p.y);
+          if (i >= 0) this.host.openDetail?.(this, i);
+        }
+      }
     };
     c.addEventListener('pointerup', endDrag);
     c.addEventListener('pointercancel', endDrag);
@@ -581,9 +642,24 @@ export class Panel {
           this.setLassoMode(!this.lassoMode);
           return;
         case 'Escape':
+          if (this.host.closeDetail?.()) {
+            e.preventDefault();
+            return;
+          }
           this.setHighlightedCluster(null);
           this.setLassoMode(false);
           return;
+        case 'Enter': {
+          // the photo under the pointer, else the one nearest the middle of the map
+          let i = this.hovered ?? -1;
+          if (i < 0 && this.layout.x.length > 0) {
+            const v = this.view;
+            i = this.grid.nearest(v.toDataX(this.width / 2), v.toDataY(this.height / 2), Math.max(this.width, this.height) / v.scale);
+          }
+          if (i >= 0) this.host.openDetail?.(this, i);
+          e.preventDefault();
+          return;
+        }
         default:
           return;
       }

@@ -32,7 +32,11 @@ export interface Scene {
   emphasis: Uint8Array | null;
   /** Bumped whenever `emphasis` changes content (the renderer re-uploads it). */
   emphasisVersion: number;
+  /** Number of 1s in `emphasis` (a few are drawn larger, to be found among 100k+ grey points). */
+  emphasisCount: number;
   hovered: number | null; // image index outlined in this panel
+  /** Image shown in the detail panel (outlined in yellow), or null. */
+  selected: number | null;
   /** CSS px of a full sprite cell on screen; 0 = points only. */
   spriteSize: number;
   lod: readonly LodEntry[];
@@ -121,6 +125,9 @@ export class Canvas2DRenderer implements Renderer {
     // dimmed points first, then the emphasised ones on top
     if (s.emphasis) for (let c = 0; c < k; c++) this.drawCluster(s, c, 0, DIM_ALPHA);
     for (let c = 0; c < k; c++) this.drawCluster(s, c, 1, s.emphasis ? 1 : NORMAL_ALPHA);
+    if (s.selected !== null && s.selected >= 0 && s.selected < s.layout.x.length && s.selected !== s.hovered) {
+      this.drawHover(s, s.selected, '#ffd23f');
+    }
     if (s.hovered !== null && s.hovered >= 0 && s.hovered < s.layout.x.length) this.drawHover(s, s.hovered);
   }
 
@@ -153,7 +160,7 @@ export class Canvas2DRenderer implements Renderer {
     ctx.globalAlpha = 1;
   }
 
-  private drawHover(s: Scene, i: number): void {
+  private drawHover(s: Scene, i: number, band = '#ffffff'): void {
     const { ctx } = this;
     const [x, y] = positionAt(s, i);
     const sx = s.view.tx + x * s.view.scale;
@@ -170,7 +177,7 @@ export class Canvas2DRenderer implements Renderer {
     ctx.arc(sx, sy, r + 4, 0, Math.PI * 2);
     ctx.stroke();
     ctx.lineWidth = 2;
-    ctx.strokeStyle = '#ffffff';
+    ctx.strokeStyle = band;
     ctx.stroke();
   }
 }

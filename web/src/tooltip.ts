@@ -1,6 +1,7 @@
-// The hover tooltip: thumbnail, file name, cluster, optional date and caption.
+// The hover tooltip: thumbnail, file name, cluster, optional date, labels (class, category, hashtags) and caption.
 // One tooltip for the page, positioned next to the cursor and kept inside the window.
 import { el } from './dom';
+import { formatDate, tooltipLabels } from './meta';
 import type { AtlasImage } from './types';
 
 export interface TooltipContent {
@@ -65,9 +66,7 @@ export class Tooltip {
       this.dateEl.hidden = !this.dateEl.textContent;
       this.captionEl.textContent = c.image.caption ?? '';
       this.captionEl.hidden = !c.image.caption;
-      const labels = [c.image.class, c.image.category, c.image.tags?.length ? c.image.tags.map((t) => `#${t}`).join(' ') : '']
-        .filter(Boolean)
-        .join(' · ');
+      const labels = tooltipLabels(c.image);
       this.labelsEl.textContent = labels;
       this.labelsEl.hidden = !labels;
     }
@@ -102,11 +101,4 @@ export class Tooltip {
     y = Math.max(4, Math.min(y, vh - h - 4));
     this.element.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
   }
-}
-
-function formatDate(iso: string | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().slice(0, 16).replace('T', ' ');
 }

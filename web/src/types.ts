@@ -16,6 +16,11 @@ export interface AtlasImage {
   class?: string;
   category?: string;
   tags?: string[];
+  /** Optional (docs/atlas-format.md "Images: more optional fields"): post id, camera, [lat, lon], top-5 classes. */
+  post?: string;
+  camera?: string;
+  gps?: [number, number];
+  top_classes?: [string, number][];
 }
 
 export interface AtlasCluster {
@@ -23,6 +28,8 @@ export interface AtlasCluster {
   id: number;
   name: string;
   size: number;
+  /** Index of the cluster's most central image (a representative photo), when written. */
+  medoid?: number;
 }
 
 /** Version 2: a typed array in a binary file under data/ (little-endian, `count` entries). */
@@ -65,3 +72,34 @@ export interface LayoutData {
   cluster: Uint32Array;
   clusters: AtlasCluster[];
 }
+
+/** "No neighbour" in similar.neighbors (pads the rows of collections smaller than k + 1). */
+export const NO_NEIGHBOR = 0xffffffff;
+
+/** The k most similar images of every image (docs/atlas-format.md "Similar images"). */
+export interface SimilarInfo {
+  features: string;
+  k: number;
+  /** count * k image indices, row i = image i's neighbours nearest first; NO_NEIGHBOR pads. */
+  neighbors: Uint32Array;
+}
+
+/** Near-duplicate groups (docs/atlas-format.md "Near-duplicates"), indexed both ways. */
+export interface DuplicateInfo {
+  /** Each group's image indices, ascending. */
+  groups: Uint32Array[];
+  /** Per image: its group's index in `groups`, or -1. */
+  groupOf: Int32Array;
+  /** Number of images in some group. */
+  members: number;
+}
+
+/** The distinct `category` values of the images, most frequent first, and each image's index into them. */
+export interface CategoryInfo {
+  names: string[];
+  sizes: number[];
+  /** Per image: index into `names`, or NO_CATEGORY. */
+  of: Uint32Array;
+}
+
+export const NO_CATEGORY = 0xffffffff;

@@ -112,3 +112,8 @@ export function wheelZoomFactor(deltaY: number, deltaMode: number): number {
   const clamped = Math.max(-300, Math.min(300, px));
   return Math.exp(-clamped * 0.0018);
 }
+
+/** The view with the same scale that puts data point (x, y) at the centre of a w x h canvas. */
+export function centredOn(v: ViewState, x: number, y: number, w: number, h: number): ViewState {
+  return { scale: v.scale, tx: w / 2 - x * v.scale, ty: h / 2 + y * v.scale };
+}

@@ -27,15 +27,20 @@ uniform float u_t;
 uniform float u_size;     // diameter, device px
 uniform float u_alpha;
 uniform float u_dim;
+uniform float u_on_min;   // while a filter is active: least diameter (device px) of the points it keeps
 uniform sampler2D u_palette;
 out vec4 v_color;
+out float v_size;
 void main() {
   vec2 p = mix(a_from, a_to, u_t);
   vec2 s = vec2(u_view.y + p.x * u_view.x, u_view.z - p.y * u_view.x);
   bool on = a_emph > 0.5;
   gl_Position = vec4(s.x / u_canvas.x * 2.0 - 1.0, 1.0 - s.y / u_canvas.y * 2.0, on ? 0.2 : 0.6, 1.0);
-  gl_PointSize = u_size;
+  v_size = on ? max(u_size, u_on_min) : u_size;
+  gl_PointSize = v_size;
   vec3 c = texelFetch(u_palette, ivec2(int(a_cluster % 256u), int(a_cluster / 256u)), 0).rgb;
+  // dimmed points go grey: at 100k+ points they pile up to full opacity, and only colour keeps the kept ones apart
+  if (!on) c = vec3(dot(c, vec3(0.3, 0.59, 0.11)) * 0.55);
   float a = on ? u_alpha : u_dim;
   v_color = vec4(c * a, a);
 }`;
@@ -43,9 +48,10 @@ void main() {
 const POINTS_FS = `#version 300 es
 precision highp float;
 in vec4 v_color;
-uniform float u_size;
+in float v_size;
 out vec4 o;
 void main() {
+  float u_size = v_size;
   if (u_size < 3.0) { o = v_color; return; }
   float r = length(gl_PointCoord * 2.0 - 1.0);
   float aa = 2.0 / u_size;
@@ -111,6 +117,7 @@ uniform float u_inner;   // radius (device px) of the filled dot / hole
 uniform float u_square;
 uniform float u_fill;
 uniform vec3 u_color;
+uniform vec3 u_band;     // the ring's middle band: white (hover), yellow (the photo in the detail panel)
 out vec4 o;
 void main() {
   vec2 c = (gl_PointCoord * 2.0 - 1.0) * u_size * 0.5;
@@ -119,9 +126,14 @@ void main() {
   if (r > R) discard;
   if (r < u_inner) { if (u_fill > 0.5) { o = vec4(u_color, 1.0); return; } discard; }
   float band = (r - u_inner) / max(R - u_inner, 1.0);   // 0 inside edge .. 1 outside edge
-  vec3 c3 = band > 0.3 && band < 0.75 ? vec3(1.0) : vec3(0.0);
+  vec3 c3 = band > 0.3 && band < 0.75 ? u_band : vec3(0.0);
   o = vec4(c3, band > 0.3 && band < 0.75 ? 1.0 : 0.75);
 }`;
+
+const HOVER_BAND = [1, 1, 1] as const;
+/** A filter that keeps at most this many points bright draws them at least 5 CSS px wide. */
+const FEW_EMPHASISED = 2000;
+const SELECTED_BAND = [1, 0.824, 0.247] as const; // --focus, #ffd23f
 
 /** Most images whose larger thumbnails are on the GPU at once (each a 256 x 256 layer). */
 export const LOD_SLOTS = 48;
@@ -388,6 +400,7 @@ export class WebGLRenderer implements Renderer {
         u_size: pointSize,
         u_alpha: s.emphasis ? 1 : NORMAL_ALPHA,
         u_dim: DIM_ALPHA,
+        u_on_min: s.emphasis && s.emphasisCount <= FEW_EMPHASISED ? Math.min(this.maxPoint, 5 * this.dpr) : 0,
         u_palette: this.palette!,
       });
       gl.bindVertexArray(this.pointsVao);
@@ -402,7 +415,10 @@ export class WebGLRenderer implements Renderer {
     }
     if (s.spriteSize > 0 && s.lod.length > 0) this.drawLod(s, common);
     gl.bindVertexArray(null);
-    if (s.hovered !== null && s.hovered >= 0 && s.hovered < n) this.drawRing(s, s.hovered, pointSize, spritesOn);
+    if (s.selected !== null && s.selected >= 0 && s.selected < n && s.selected !== s.hovered) {
+      this.drawRing(s, s.selected, pointSize, spritesOn, SELECTED_BAND);
+    }
+    if (s.hovered !== null && s.hovered >= 0 && s.hovered < n) this.drawRing(s, s.hovered, pointSize, spritesOn, HOVER_BAND);
   }
 
   private lodSlot(image: TexImageSource, w: number, h: number): number {
@@ -463,7 +479,7 @@ export class WebGLRenderer implements Renderer {
     gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, m);
   }
 
-  private drawRing(s: Scene, i: number, pointSize: number, sprites: boolean): void {
+  private drawRing(s: Scene, i: number, pointSize: number, sprites: boolean, band: readonly number[]): void {
     const gl = this.gl;
     const [x, y] = positionAt(s, i);
     const cx = s.view.tx + x * s.view.scale, cy = s.view.ty - y * s.view.scale;
@@ -480,6 +496,7 @@ export class WebGLRenderer implements Renderer {
       u_square: sprites ? 1 : 0,
       u_fill: sprites ? 0 : 1,
       u_color: clusterRgb(s.layout.cluster[i]!).map((v) => v / 255),
+      u_band: band,
     });
     gl.bindVertexArray(this.ringVao);
     gl.drawArrays(gl.POINTS, 0, 1);
