@@ -9,6 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "app/models_command.h"
 #include "app/progress_bar.h"
 #include "pipeline/pipeline.h"
 #include "serve/server.h"
@@ -159,9 +160,9 @@ int main(int argc, char** argv) {
                   "Result cache (SQLite): a re-run decodes only new photos (default: ~/.cache/photoatlas/cache.sqlite)");
   run->add_flag("--no-cache", no_cache, "Compute everything afresh and keep nothing");
   run->add_option("--model", run_options.cnn_model,
-                  "CNN for the second map: inception_v3, mobilenet_v2 (from the nsfwjs package) or none")
-      ->default_val("inception_v3")
-      ->check(CLI::IsMember({"inception_v3", "mobilenet_v2", "none"}));
+                  "CNN for the second map: inception_v3, mobilenet_v2 (from the nsfwjs package), a model from "
+                  "`photoatlas models list`, an .onnx file, or none")
+      ->default_val("inception_v3");
   run->add_option("--layer", run_options.cnn_layer, "CNN layer whose (pooled) output is the feature vector");
   run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
@@ -173,7 +174,11 @@ int main(int argc, char** argv) {
   serve->add_option("--port", serve_options.port, "Port (0 = any free port)")->default_val(8000)->check(CLI::Range(0, 65535));
   serve->add_option("--host", serve_options.host, "Address to listen on")->default_val("127.0.0.1");
 
+  app::ModelsCommand models(cli, *run, run_options);
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (models.selected()) return models.execute();
 
   if (*run) {
     for (const auto& input : inputs) run_options.inputs.emplace_back(input);

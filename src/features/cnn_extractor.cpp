@@ -55,7 +55,7 @@ std::shared_ptr<CnnModel> load_nsfwjs_model(const std::filesystem::path& package
   return model;
 }
 
-CnnExtractor::CnnExtractor(std::shared_ptr<const CnnModel> model, CnnExtractorOptions options)
+CnnExtractor::CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOptions options)
     : model_(std::move(model)), layer_(std::move(options.layer)), l2_normalize_(options.l2_normalize) {
   if (!model_) throw std::invalid_argument("CnnExtractor needs a model");
   if (layer_.empty()) layer_ = model_->default_layer();

@@ -43,7 +43,7 @@ struct CnnExtractorOptions {
 
 class CnnExtractor final : public Extractor {
  public:
-  CnnExtractor(std::shared_ptr<const CnnModel> model, CnnExtractorOptions options);
+  CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOptions options);
 
   // "<model>/<layer>/gap[/l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
   std::string id() const override;
@@ -56,9 +56,10 @@ class CnnExtractor final : public Extractor {
   void extract_batch(std::span<const ingest::RgbImage* const> images, std::span<float> out) const;
 
   const std::string& layer() const { return layer_; }
+  const std::string& model_name() const { return model_->name(); }
 
  private:
-  std::shared_ptr<const CnnModel> model_;
+  std::shared_ptr<const Network> model_;
   std::string layer_;
   bool l2_normalize_;
   std::size_t dims_;

@@ -11,6 +11,7 @@
 
 #include "core/matrix.h"
 #include "features/keras_graph.h"
+#include "features/network.h"
 #include "ingest/image.h"
 
 namespace photoatlas::features {
@@ -21,7 +22,7 @@ namespace photoatlas::features {
 // not cropped. Writes planar (3 x height x width) floats to `planes`.
 void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes);
 
-class CnnModel {
+class CnnModel final : public Network {
  public:
   // `name` identifies the weights (e.g. "nsfwjs-4.4.0/inception_v3"); it becomes part of feature ids.
   CnnModel(const tfjs::LayersModel& model, std::string name);
@@ -29,21 +30,21 @@ class CnnModel {
   // A folder holding a TF.js layers model: model.json + shards, or nsfwjs's model.min.js bundle.
   static std::shared_ptr<CnnModel> load(const std::filesystem::path& folder, std::string name);
 
-  const std::string& name() const { return name_; }
+  const std::string& name() const override { return name_; }
   // The layer whose features a preset recommends (empty when none); extractors use it by default.
-  const std::string& default_layer() const { return default_layer_; }
+  const std::string& default_layer() const override { return default_layer_; }
   void set_default_layer(std::string layer);
-  int input_width() const { return net_.input_width; }
-  int input_height() const { return net_.input_height; }
-  bool has_layer(const std::string& layer) const { return net_.outputs.count(layer) > 0; }
+  int input_width() const override { return net_.input_width; }
+  int input_height() const override { return net_.input_height; }
+  bool has_layer(const std::string& layer) const override { return net_.outputs.count(layer) > 0; }
   const std::vector<std::string>& layers() const { return net_.layer_order; }
   // Length of a layer's pooled output: channels for an H x W x C layer, the length of a vector layer.
-  std::size_t output_dims(const std::string& layer) const;
+  std::size_t output_dims(const std::string& layer) const override;
 
   // Runs the images as one batch and returns, for each requested layer, one row per image.
   // Thread-safe (calls are serialised; OpenCV parallelises inside each call).
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
-                               const std::vector<std::string>& layers) const;
+                               const std::vector<std::string>& layers) const override;
 
  private:
   std::string name_;

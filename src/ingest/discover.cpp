@@ -63,6 +63,7 @@ bool is_hidden(const fs::path& path) {
 }
 
 struct Walker {
+  explicit Walker(const DiscoverOptions& o) : options(o) {}
   const DiscoverOptions& options;
   std::vector<fs::path> files;
   std::vector<fs::path> roots;  // per file: the input it was found under
@@ -142,7 +143,7 @@ struct Walker {
 
 Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& options,
                     const ProgressCallback& progress) {
-  Walker walker{options, {}, {}, {}, {}, 0, 0, {}};
+  Walker walker(options);
   for (const auto& input : inputs) walker.add_input(input);
 
   // Candidates in input order: plain files (the same file reached twice, named twice or through

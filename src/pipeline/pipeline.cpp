@@ -14,6 +14,7 @@
 #include "embed/similar.h"
 #include "embed/tsne.h"
 #include "features/cnn_extractor.h"
+#include "features/model_registry.h"
 #include "features/compute.h"
 #include "features/phash.h"
 #include "features/raw_pixels.h"
@@ -192,8 +193,14 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
       features::CnnExtractorOptions cnn_options;
       cnn_options.layer = options.cnn_layer;
       cnn_options.l2_normalize = options.cnn_l2;
-      cnn = std::make_unique<features::CnnExtractor>(features::load_nsfwjs_model(options.nsfwjs_dir, options.cnn_model),
-                                                     cnn_options);
+      features::NetworkSpec spec;
+      spec.model = options.cnn_model;
+      spec.nsfwjs_dir = options.nsfwjs_dir;
+      spec.models_dir = options.models_dir;
+      spec.input_size = options.cnn_input_size;
+      if (options.cnn_mean.size() == 3) spec.mean = {options.cnn_mean[0], options.cnn_mean[1], options.cnn_mean[2]};
+      if (options.cnn_std.size() == 3) spec.std = {options.cnn_std[0], options.cnn_std[1], options.cnn_std[2]};
+      cnn = std::make_unique<features::CnnExtractor>(features::load_network(spec), cnn_options);
       extractors.push_back(cnn.get());
       note(observer, "CNN features: " + cnn->id() + " (" + std::to_string(cnn->dims()) + " dimensions)");
     } catch (const std::exception& e) {
