@@ -3,7 +3,9 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -81,17 +83,28 @@ VImage to_srgb8(VImage image) {
   return image;
 }
 
-RgbImage to_rgb_image(const VImage& image) {
+// Computes the pixels a strip of rows at a time (top to bottom, as sequential access wants), so
+// a decode that runs past `deadline` can be abandoned between strips.
+RgbImage to_rgb_image(const VImage& image, std::chrono::steady_clock::time_point deadline, double max_seconds) {
+  if (image.bands() != 3 || image.format() != VIPS_FORMAT_UCHAR)
+    throw DecodeError("decoder returned an unexpected pixel layout");
   RgbImage out;
   out.width = image.width();
   out.height = image.height();
-  std::size_t size = 0;
-  void* memory = image.write_to_memory(&size);
-  const auto* bytes = static_cast<const std::uint8_t*>(memory);
-  out.pixels.assign(bytes, bytes + size);
-  g_free(memory);
-  if (out.pixels.size() != static_cast<std::size_t>(out.width) * out.height * 3) {
-    throw DecodeError("decoder returned an unexpected pixel layout");
+  const std::size_t row_bytes = static_cast<std::size_t>(out.width) * 3;
+  out.pixels.resize(row_bytes * out.height);
+  vips::VRegion region = image.region();
+  constexpr int kStrip = 16;
+  for (int y = 0; y < out.height; y += kStrip) {
+    if (max_seconds > 0 && std::chrono::steady_clock::now() > deadline) {
+      std::ostringstream reason;
+      reason << "decoding took longer than the limit of " << max_seconds << " s: abandoned";
+      throw DecodeError(reason.str());
+    }
+    const int rows = std::min(kStrip, out.height - y);
+    region.prepare(0, y, out.width, rows);
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(out.pixels.data() + (y + r) * row_bytes, VIPS_REGION_ADDR(region.get_region(), 0, y + r), row_bytes);
   }
   return out;
 }
@@ -171,6 +184,9 @@ template <typename LoadHeader, typename LoadThumbnail>
 DecodedImage decode_with(const std::string& name, const DecodeOptions& options, LoadHeader load_header,
                          LoadThumbnail load_thumbnail) {
   ensure_vips_started();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(std::clamp(options.max_seconds, 0.0, 1e7)));
   try {
     VImage header = load_header();
     auto [w, h] = oriented_size(header);
@@ -186,7 +202,7 @@ DecodedImage decode_with(const std::string& name, const DecodeOptions& options, 
     if (options.fail_on_truncated) thumb_options->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
     VImage image = to_srgb8(load_thumbnail(tw, thumb_options));
     DecodedImage out;
-    out.image = to_rgb_image(image);
+    out.image = to_rgb_image(image, deadline, options.max_seconds);
     out.original_width = w;
     out.original_height = h;
     const char* loader = nullptr;

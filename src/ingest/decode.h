@@ -15,6 +15,10 @@ struct DecodeOptions {
   int min_short_side = 256;                     // decode so the shorter side is at least this (never enlarged)
   std::uint64_t max_pixels = 400'000'000;       // refuse images whose header claims more pixels than this
   bool fail_on_truncated = true;                // a cut-off file is an error, not a half-grey photo
+  // Abandon a photo whose decoding takes longer than this many seconds (0 = no limit). Checked
+  // between strips of output rows; a progressive JPEG is decoded whole before its first row, so
+  // for it the pixel limit above is what bounds the time.
+  double max_seconds = 60.0;
 };
 
 // What a decode reports about the original file.

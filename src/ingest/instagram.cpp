@@ -162,6 +162,17 @@ json parse_limited(const std::string& text, int max_depth) {
   return json::parse(text, limit);
 }
 
+// nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1, column 21: ...";
+// a person needs the part after the tag.
+std::string json_message(const json::exception& e) {
+  std::string text = e.what();
+  if (text.rfind("[json.exception.", 0) == 0) {
+    const auto end = text.find("] ");
+    if (end != std::string::npos) text.erase(0, end + 2);
+  }
+  return text;
+}
+
 void collect_media(const json& doc, const std::string& file, std::vector<MediaRef>& refs, std::size_t& posts) {
   if (doc.is_object() && doc.contains("photos") && doc["photos"].is_array()) {
     // Older exports: media.json {"photos": [{"path", "taken_at", "caption"}], "videos": [...]}.
@@ -307,6 +318,8 @@ Collection read_instagram_export(const fs::path& input, const InstagramOptions& 
     try {
       const json doc = parse_limited(files->read(name, options.max_json_bytes), options.max_json_depth);
       collect_media(doc, name, refs, collection.posts);
+    } catch (const json::parse_error& e) {
+      collection.failures.push_back({input.string() + "/" + name, "unreadable posts file: not valid JSON (" + json_message(e) + ")"});
     } catch (const std::exception& e) {
       collection.failures.push_back({input.string() + "/" + name, std::string("unreadable posts file: ") + e.what()});
     }

@@ -3,7 +3,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -50,6 +54,53 @@ std::optional<fs::path> resolve(const fs::path& root, const std::string& request
   return real;
 }
 
+// httplib's ThreadPool queues accepted connections without limit. This one makes the accept
+// loop wait while `max_waiting` connections are already queued, so the rest stay in the kernel's
+// listen backlog (and are refused when it is full): threads and open sockets stay bounded.
+class BoundedQueue final : public httplib::TaskQueue {
+ public:
+  BoundedQueue(int threads, int max_waiting) : max_waiting_(static_cast<std::size_t>(std::max(1, max_waiting))) {
+    for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { work(); });
+  }
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return jobs_.size() < max_waiting_ || stopping_; });
+    jobs_.push_back(std::move(fn));  // even while stopping: every job closes its socket
+    ready_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    room_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+        if (jobs_.empty()) return;  // stopping, and nothing left to close
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      room_.notify_one();
+      job();
+    }
+  }
+  const std::size_t max_waiting_;
+  std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+};
+
 }  // namespace detail
 
 struct AtlasServer::Impl {
@@ -95,7 +146,16 @@ AtlasServer::AtlasServer(const fs::path& atlas_dir, const ServeOptions& options)
   server.Delete(".*", reject);
   server.Patch(".*", reject);
   server.Options(".*", reject);
-  server.set_payload_max_length(64 * 1024);  // a viewer only GETs: no large request bodies
+  server.set_payload_max_length(options.max_body_bytes);
+  server.set_read_timeout(options.read_timeout_seconds, 0);
+  server.set_write_timeout(options.read_timeout_seconds, 0);
+  server.set_keep_alive_timeout(options.keep_alive_seconds);
+  // Headers and body go out in separate writes: without TCP_NODELAY each kept-alive response
+  // waits ~40 ms for the client's delayed ACK (200 requests/s instead of thousands).
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(static_cast<std::size_t>(std::max(1, options.keep_alive_max_requests)));
+  const int threads = options.threads, waiting = options.max_waiting_connections;
+  server.new_task_queue = [threads, waiting] { return new detail::BoundedQueue(threads, waiting); };
   server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
