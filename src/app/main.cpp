@@ -165,6 +165,9 @@ int main(int argc, char** argv) {
       ->default_val("inception_v3");
   run->add_option("--layer", run_options.cnn_layer, "CNN layer whose (pooled) output is the feature vector");
   run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
+  run->add_option("--ontology", run_options.ontology,
+                  "How an ImageNet classifier's classes are grouped: general, study, or a JSON file")
+      ->default_val("general");
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 
   std::string serve_dir;

@@ -59,7 +59,8 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
     header.push_back(layout.id + "_cluster");
   }
   for (const char* column :
-       {"id", "name", "width", "height", "taken_at", "caption", "hashtags", "post_id", "camera", "latitude", "longitude"})
+       {"id", "name", "width", "height", "taken_at", "caption", "hashtags", "post_id", "camera", "latitude", "longitude",
+        "class", "category"})
     header.emplace_back(column);
   write_csv_row(out, header);
   for (std::size_t i = 0; i < content.images.size(); ++i) {
@@ -83,6 +84,8 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
     row.push_back(image.camera);
     row.push_back(image.latitude ? format_degrees(*image.latitude) : "");
     row.push_back(image.longitude ? format_degrees(*image.longitude) : "");
+    row.push_back(image.class_name);
+    row.push_back(image.category);
     write_csv_row(out, row);
   }
   out.close();
@@ -164,6 +167,13 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
     if (!image.record.post_id.empty()) entry["post"] = image.record.post_id;
     if (!image.camera.empty()) entry["camera"] = image.camera;
     if (image.latitude && image.longitude) entry["gps"] = {*image.latitude, *image.longitude};
+    if (!image.class_name.empty()) entry["class"] = image.class_name;
+    if (!image.category.empty()) entry["category"] = image.category;
+    if (!image.top_classes.empty()) {
+      json top = json::array();
+      for (const auto& [name, probability] : image.top_classes) top.push_back({name, probability});
+      entry["top_classes"] = std::move(top);
+    }
     images.push_back(std::move(entry));
   }
   json layouts = json::array();
@@ -185,6 +195,7 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
                       {"neighbors", {{"file", file}, {"dtype", "uint32"}, {"count", content.similar.size()}}}};
   }
   if (!content.duplicate_groups.empty()) doc["duplicate_groups"] = content.duplicate_groups;
+  if (!content.categories.empty()) doc["categories"] = content.categories;
   // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
   write_file(atlas_dir / "data" / "atlas.json", doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }

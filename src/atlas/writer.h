@@ -32,6 +32,10 @@ struct AtlasImage {
   std::string camera;                // from EXIF
   std::optional<double> latitude;    // from EXIF GPS, degrees
   std::optional<double> longitude;
+  // When an ImageNet classifier ran: its most probable class, that class's category, and the top 5.
+  std::string class_name;
+  std::string category;
+  std::vector<std::pair<std::string, float>> top_classes;
 };
 
 struct AtlasContent {
@@ -44,6 +48,7 @@ struct AtlasContent {
   int similar_k = 0;
   std::string similar_features;    // the layout id whose features were compared
   std::vector<std::vector<std::size_t>> duplicate_groups;  // near-duplicates, image indices
+  std::vector<std::string> categories;  // the ontology's categories in legend order, when classified
 };
 
 struct AtlasOptions {

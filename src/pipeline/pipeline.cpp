@@ -15,11 +15,15 @@
 #include "embed/tsne.h"
 #include "features/cnn_extractor.h"
 #include "features/model_registry.h"
+#include "features/classes.h"
 #include "features/compute.h"
+#include "features/onnx_model.h"
 #include "features/phash.h"
 #include "features/raw_pixels.h"
 #include "ingest/discover.h"
 #include "label/cluster_names.h"
+#include "label/ontology.h"
+#include "label/wordnet.h"
 #include "store/sqlite_cache.h"
 
 namespace photoatlas::pipeline {
@@ -64,11 +68,41 @@ void note(const RunObserver& observer, const std::string& message) {
 }
 
 // PCA → t-SNE → K-Means for one feature set, as one map of the atlas.
-// `tags` holds each image's hashtags (for naming clusters). The PCA-reduced features are left in
-// `reduced` for the stages that follow (similar images).
+// Top-5 ImageNet classes of every image from the classifier's probabilities, and each top class's
+// category in the chosen ontology (through WordNet). Returns the categories, one per image (empty
+// when WordNet or the ontology is unavailable: the classes are still kept).
+std::vector<std::string> assign_classes(const FloatMatrix& probabilities, const features::ClassifierExtractor& classifier,
+                                        const RunOptions& options, const RunObserver& observer,
+                                        atlas::AtlasContent& content) {
+  std::optional<label::Ontology> ontology;
+  try {
+    ontology = label::Ontology::load_named(options.ontology, label::WordNet::open_default());
+  } catch (const std::exception& e) {
+    note(observer, std::string("warning: no categories: ") + e.what());
+  }
+  std::vector<std::string> categories;
+  for (std::size_t i = 0; i < content.images.size(); ++i) {
+    const auto top = features::top_classes(probabilities.row_span(i), classifier.labels(), 5);
+    atlas::AtlasImage& image = content.images[i];
+    for (const auto& c : top) image.top_classes.emplace_back(c.name, c.probability);
+    if (!top.empty()) image.class_name = top.front().name;
+    if (ontology && !top.empty()) {
+      image.category = ontology->category_of(top.front().wnid);
+      categories.push_back(image.category);
+    }
+  }
+  if (!categories.empty()) content.categories = ontology->categories();
+  return categories;
+}
+
+// `tags` holds each image's hashtags and `categories` each image's category (empty without a
+// classifier), for naming clusters. The PCA-reduced features are left in `reduced` for the stages
+// that follow (similar images).
 atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
-                           const std::vector<std::vector<std::string>>& tags, const RunOptions& options,
-                           const RunObserver& observer, RunSummary& summary, FloatMatrix& reduced) {
+                           const std::vector<std::vector<std::string>>& tags,
+                           const std::vector<std::string>& categories, const std::vector<std::string>& classes,
+                           const RunOptions& options, const RunObserver& observer, RunSummary& summary,
+                           FloatMatrix& reduced) {
   const std::size_t n = features.values.rows;
   {
     StageScope stage(observer, summary, id + ": PCA", 1);
@@ -135,11 +169,20 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     layout.cluster = std::move(clustering.labels);
     layout.cluster.resize(n, 0);
     const int clusters = std::max(1, clustering.k);
-    // Names: the members' dominant hashtags when captions have them, else a number.
+    // Names: the members' dominant categories (or classes) when a classifier ran, else their
+    // dominant hashtags when captions have them, else a number.
+    const auto by_category = categories.empty() ? std::vector<label::ClusterName>{}
+                                                : label::name_clusters(layout.cluster, categories, classes);
     const auto by_tags = label::name_clusters_by_tags(layout.cluster, tags);
     for (int c = 0; c < clusters; ++c) {
-      const bool tagged = static_cast<std::size_t>(c) < by_tags.size() && !by_tags[c].name.empty();
-      layout.cluster_names.push_back(tagged ? by_tags[c].name : "Cluster " + std::to_string(c + 1));
+      const auto i = static_cast<std::size_t>(c);
+      if (i < by_category.size() && !by_category[i].name.empty() && by_category[i].name != "Mixed" &&
+          by_category[i].name != "Misc")
+        layout.cluster_names.push_back(by_category[i].name);
+      else if (i < by_tags.size() && !by_tags[i].name.empty())
+        layout.cluster_names.push_back(by_tags[i].name);
+      else
+        layout.cluster_names.push_back("Cluster " + std::to_string(c + 1));
     }
     label::MedoidOptions medoid_options;
     medoid_options.seed = options.seed;
@@ -187,6 +230,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   features::RawPixelExtractor raw({options.raw_size});
   std::vector<const features::Extractor*> extractors = {&raw};
   std::unique_ptr<features::CnnExtractor> cnn;
+  std::unique_ptr<features::ClassifierExtractor> classifier;
   if (options.cnn_model != "none" && !options.cnn_model.empty()) {
     // A missing model costs the CNN map, not the run: the raw-pixel atlas is still worth having.
     try {
@@ -200,9 +244,19 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
       spec.input_size = options.cnn_input_size;
       if (options.cnn_mean.size() == 3) spec.mean = {options.cnn_mean[0], options.cnn_mean[1], options.cnn_mean[2]};
       if (options.cnn_std.size() == 3) spec.std = {options.cnn_std[0], options.cnn_std[1], options.cnn_std[2]};
-      cnn = std::make_unique<features::CnnExtractor>(features::load_network(spec), cnn_options);
+      const std::shared_ptr<features::Network> network = features::load_network(spec);
+      cnn = std::make_unique<features::CnnExtractor>(network, cnn_options);
       extractors.push_back(cnn.get());
       note(observer, "CNN features: " + cnn->id() + " (" + std::to_string(cnn->dims()) + " dimensions)");
+      // An ImageNet classifier also names what is in each photo; one forward pass serves both.
+      auto onnx = std::dynamic_pointer_cast<features::OnnxModel>(network);
+      if (onnx && !onnx->class_layer().empty() && !onnx->labels().empty()) {
+        onnx->share_layers({cnn->layer(), onnx->class_layer()});
+        classifier = std::make_unique<features::ClassifierExtractor>(onnx);
+        extractors.push_back(classifier.get());
+        note(observer, "ImageNet classes from " + onnx->class_layer() + " (" +
+                           std::to_string(onnx->labels().size()) + " labels)");
+      }
     } catch (const std::exception& e) {
       if (!options.cnn_layer.empty() || options.cnn_model != "inception_v3") throw;  // asked for explicitly
       note(observer, std::string("warning: no CNN map: ") + e.what());
@@ -252,16 +306,24 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   }
   summary.images = content.images.size();
 
+  std::vector<std::string> categories;  // per image, when a classifier ran
+  if (classifier) categories = assign_classes(computed.matrices[2].values, *classifier, options, observer, content);
   std::vector<std::vector<std::string>> tags;
-  for (const auto& image : content.images) tags.push_back(image.record.hashtags);
+  std::vector<std::string> classes;
+  for (const auto& image : content.images) {
+    tags.push_back(image.record.hashtags);
+    if (classifier) classes.push_back(image.class_name);
+  }
   FloatMatrix raw_reduced, cnn_reduced;
   content.layouts.push_back(
-      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, options, observer, summary, raw_reduced));
+      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, categories, classes, options, observer, summary,
+                   raw_reduced));
   if (cnn) {
     // The model as the user named it (a file by its name); the layout's features id has the details.
     const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
     content.layouts.push_back(
-        build_layout(computed.matrices[1], "cnn", name, tags, options, observer, summary, cnn_reduced));
+        build_layout(computed.matrices[1], "cnn", name, tags, categories, classes, options, observer, summary,
+                     cnn_reduced));
   }
   {
     // Similar images by the features that mean the most: the CNN's when present.

@@ -25,6 +25,9 @@ struct RunOptions {
   int kmeans_restarts = 10;
   int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
   int similar_k = 12;                         // "similar images" listed per photo
+  // When the CNN is an ImageNet classifier: how its classes are grouped into categories, a built-in
+  // ontology ("general", "study") or a JSON file (docs in data/ontologies/README.md).
+  std::string ontology = "general";
   std::uint64_t seed = 0;                     // every random choice derives from it
   int num_threads = 0;                        // 0 = all cores
   std::filesystem::path viewer_dir;           // built viewer to copy; empty = data files only

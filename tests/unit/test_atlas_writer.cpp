@@ -32,6 +32,9 @@ atlas::AtlasContent two_images() {
       image.camera = "Canon EOS 5D";
       image.latitude = 48.8584;
       image.longitude = -2.2945;
+      image.class_name = "espresso";
+      image.category = "Drinks";
+      image.top_classes = {{"espresso", 0.75f}, {"cup", 0.125f}};
     }
     image.width = 400;
     image.height = 300;
@@ -104,7 +107,7 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   ASSERT_EQ(points.size(), 3u);
   EXPECT_EQ(points[0], (std::vector<std::string>{"path", "raw_x", "raw_y", "raw_cluster", "id", "name", "width",
                                                  "height", "taken_at", "caption", "hashtags", "post_id", "camera",
-                                                 "latitude", "longitude"}));
+                                                 "latitude", "longitude", "class", "category"}));
   EXPECT_EQ(points[1][0], "photos/a, \"quoted\".jpg");
   EXPECT_EQ(points[1][1], "10");
   EXPECT_EQ(points[1][3], "1");
@@ -116,6 +119,9 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(points[1][13], "48.858400");
   EXPECT_EQ(points[1][14], "-2.294500");
   EXPECT_EQ(points[2][13], "");
+  EXPECT_EQ(points[1][15], "espresso");
+  EXPECT_EQ(points[1][16], "Drinks");
+  EXPECT_EQ(points[2][15], "");
   EXPECT_EQ(points[2][0], "photos/=cmd.jpg");  // not a leading "=", so not a formula
   const auto failures = read_csv(dir / "failures.csv");
   ASSERT_EQ(failures.size(), 2u);
@@ -136,6 +142,10 @@ TEST(AtlasWriter, WritesPointsFailuresAndJson) {
   EXPECT_EQ(doc["images"][0]["camera"], "Canon EOS 5D");
   EXPECT_NEAR(doc["images"][0]["gps"][0].get<double>(), 48.8584, 1e-9);
   EXPECT_FALSE(doc["images"][1].contains("gps"));
+  EXPECT_EQ(doc["images"][0]["class"], "espresso");
+  EXPECT_EQ(doc["images"][0]["category"], "Drinks");
+  EXPECT_EQ(doc["images"][0]["top_classes"], nlohmann::json::parse(R"([["espresso", 0.75], ["cup", 0.125]])"));
+  EXPECT_FALSE(doc["images"][1].contains("class"));
   const auto& layout = doc["layouts"][0];
   EXPECT_EQ(layout["id"], "raw");
   const auto x = read_array<float>(dir.path(), layout["x"], "float32");

@@ -3,6 +3,7 @@
 // half-way and resumed with a Range request, a sha256 mismatch refused, then a run that uses it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -209,6 +210,24 @@ TEST(ModelsCommand, PullResumeRefuseThenRunWithTheModel) {
     ASSERT_EQ(doc["layouts"].size(), 2u);
     EXPECT_EQ(doc["layouts"][1]["id"], "cnn");
     EXPECT_NE(doc["layouts"][1]["name"].get<std::string>().find(layer.empty() ? "pool" : "fc1"), std::string::npos);
+    // A 1000-way softmax output with the shipped ImageNet labels: each photo gets its top-5 classes
+    // and the category of the first in the default ontology, in atlas.json and points.csv.
+    ASSERT_TRUE(doc.contains("categories")) << result.output;
+    EXPECT_EQ(doc["categories"].back(), "Misc");
+    for (const auto& image : doc["images"]) {
+      ASSERT_EQ(image["top_classes"].size(), 5u);
+      EXPECT_EQ(image["class"], image["top_classes"][0][0]);
+      EXPECT_GE(image["top_classes"][0][1].get<double>(), image["top_classes"][1][1].get<double>());
+      const auto& categories = doc["categories"];
+      EXPECT_NE(std::find(categories.begin(), categories.end(), image["category"]), categories.end());
+    }
+    const auto points = read_csv(dir / "atlas" / "points.csv");
+    const auto& header = points[0];
+    const auto class_column = std::find(header.begin(), header.end(), "class") - header.begin();
+    const auto category_column = std::find(header.begin(), header.end(), "category") - header.begin();
+    ASSERT_LT(static_cast<std::size_t>(category_column), header.size());
+    EXPECT_EQ(points[1][class_column], doc["images"][0]["class"].get<std::string>());
+    EXPECT_EQ(points[1][category_column], doc["images"][0]["category"].get<std::string>());
   }
   // An unknown model named explicitly is an error, not a silent raw-only atlas.
   result = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " + quote((dir / "atlas2").string()) +
