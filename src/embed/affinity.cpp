@@ -1,9 +1,9 @@
 #include "embed/affinity.h"
 
-#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include "core/parallel.h"
@@ -20,62 +20,6 @@ std::size_t neighbour_count(std::size_t n, double perplexity) {
   const double wanted = std::floor(3.0 * std::max(perplexity, 0.0));
   const std::size_t k = wanted >= static_cast<double>(n - 1) ? n - 1 : static_cast<std::size_t>(wanted);
   return std::max<std::size_t>(k, 1);
-}
-
-NeighbourGraph exact_neighbours(const FloatMatrix& data, std::size_t k, int num_threads) {
-  const std::size_t n = data.rows, dims = data.cols;
-  NeighbourGraph graph;
-  graph.n = n;
-  graph.k = n > 1 ? std::min(k, n - 1) : 0;
-  if (graph.k == 0) return graph;
-  graph.indices.resize(n * graph.k);
-  graph.sq_distances.resize(n * graph.k);
-
-  // Candidates are ranked by |a|² + |b|² - 2 a·b, which turns the N² distance work into GEMM;
-  // the k winners then get their distance recomputed directly, free of that cancellation.
-  Eigen::MatrixXd points(static_cast<Eigen::Index>(dims), static_cast<Eigen::Index>(n));
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < dims; ++j) points(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(i)) = data.at(i, j);
-  const Eigen::VectorXd norms = points.colwise().squaredNorm().transpose();
-
-  constexpr std::size_t kBlock = 32;
-  const std::size_t blocks = (n + kBlock - 1) / kBlock;
-  parallel_for_dynamic(blocks, num_threads, [&](std::size_t b) {
-    const std::size_t i0 = b * kBlock, rows = std::min(kBlock, n - i0);
-    const Eigen::MatrixXd dots =
-        points.middleCols(static_cast<Eigen::Index>(i0), static_cast<Eigen::Index>(rows)).transpose() * points;
-    std::vector<std::pair<double, std::uint32_t>> candidates;
-    candidates.reserve(n);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const std::size_t i = i0 + r;
-      candidates.clear();
-      for (std::size_t j = 0; j < n; ++j) {
-        if (j == i) continue;
-        const double d2 = norms(static_cast<Eigen::Index>(i)) + norms(static_cast<Eigen::Index>(j)) -
-                          2.0 * dots(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(j));
-        candidates.emplace_back(std::max(d2, 0.0), static_cast<std::uint32_t>(j));
-      }
-      std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(graph.k - 1),
-                       candidates.end());
-      candidates.resize(graph.k);
-      for (auto& [d2, j] : candidates) {
-        double exact = 0.0;
-        const float* a = data.row(i);
-        const float* c = data.row(j);
-        for (std::size_t t = 0; t < dims; ++t) {
-          const double diff = static_cast<double>(a[t]) - c[t];
-          exact += diff * diff;
-        }
-        d2 = exact;
-      }
-      std::sort(candidates.begin(), candidates.end());
-      for (std::size_t t = 0; t < graph.k; ++t) {
-        graph.sq_distances[i * graph.k + t] = candidates[t].first;
-        graph.indices[i * graph.k + t] = candidates[t].second;
-      }
-    }
-  });
-  return graph;
 }
 
 namespace {
@@ -136,47 +80,75 @@ SparseMatrix symmetrise(const NeighbourGraph& graph, const std::vector<double>& 
   p.row_start.assign(n + 1, 0);
   if (k == 0) return p;
 
-  // Scatter every c(j|i) to both (i, j) and (j, i), then merge each row's duplicates.
-  std::vector<std::size_t> fill(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    fill[i + 1] += k;
-    for (std::size_t t = 0; t < k; ++t) fill[graph.indices[i * k + t] + 1] += 1;
+  // Transposed index: for every j, the positions e = i * k + t with indices[e] = j, by ascending i.
+  std::vector<std::size_t> t_start(n + 1, 0);
+  for (std::size_t e = 0; e < n * k; ++e) ++t_start[graph.indices[e] + 1];
+  for (std::size_t i = 0; i < n; ++i) t_start[i + 1] += t_start[i];
+  if (n * k >= (std::size_t{1} << 32)) throw std::length_error("symmetrise: more than 2^32 neighbour entries");
+  std::vector<std::uint32_t> t_entry(n * k);  // positions e; the source row is e / k, the value conditionals[e]
+  {
+    std::vector<std::size_t> cursor(t_start.begin(), t_start.end() - 1);
+    for (std::size_t e = 0; e < n * k; ++e) t_entry[cursor[graph.indices[e]]++] = static_cast<std::uint32_t>(e);
   }
-  for (std::size_t i = 0; i < n; ++i) fill[i + 1] += fill[i];
-  std::vector<std::pair<std::uint32_t, double>> entries(fill[n]);
-  std::vector<std::size_t> cursor(fill.begin(), fill.end() - 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t t = 0; t < k; ++t) {
-      const std::uint32_t j = graph.indices[i * k + t];
-      const double c = conditionals[i * k + t];
-      entries[cursor[i]++] = {j, c};
-      entries[cursor[j]++] = {static_cast<std::uint32_t>(i), c};
-    }
-  }
+
+  // Row i of P merges its own neighbours (c(j|i)) with the rows that list i (c(i|j)).
   const double scale = 1.0 / (2.0 * static_cast<double>(n));
-  p.cols.reserve(entries.size());
-  p.values.reserve(entries.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    auto first = entries.begin() + static_cast<std::ptrdiff_t>(fill[i]);
-    auto last = entries.begin() + static_cast<std::ptrdiff_t>(fill[i + 1]);
-    std::sort(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto it = first; it != last;) {
-      const std::uint32_t col = it->first;
-      double sum = 0.0;
-      for (; it != last && it->first == col; ++it) sum += it->second;
-      p.cols.push_back(col);
-      p.values.push_back(sum * scale);
+  auto merge_row = [&](std::size_t i, std::vector<std::pair<std::uint32_t, double>>& own, std::uint32_t* cols,
+                       double* values) {
+    own.clear();
+    for (std::size_t t = 0; t < k; ++t) own.emplace_back(graph.indices[i * k + t], conditionals[i * k + t]);
+    std::sort(own.begin(), own.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t count = 0, a = 0, b = t_start[i];
+    const std::size_t b_end = t_start[i + 1];
+    // A kNN row never repeats a column, so both lists are strictly ascending.
+    while (a < own.size() || b < b_end) {
+      const std::uint32_t source = b < b_end ? static_cast<std::uint32_t>(t_entry[b] / k) : 0;
+      std::uint32_t col;
+      double v;
+      if (b == b_end || (a < own.size() && own[a].first < source)) {
+        col = own[a].first;
+        v = own[a].second + 0.0;  // i lists j but j does not list i: c(i|j) = 0
+        ++a;
+      } else if (a == own.size() || source < own[a].first) {
+        col = source;
+        v = 0.0 + conditionals[t_entry[b]];
+        ++b;
+      } else {
+        col = own[a].first;
+        v = own[a].second + conditionals[t_entry[b]];
+        ++a, ++b;
+      }
+      if (cols) {
+        cols[count] = col;
+        values[count] = v * scale;
+      }
+      ++count;
     }
-    p.row_start[i + 1] = p.values.size();
-  }
+    return count;
+  };
+  std::vector<std::size_t> sizes(n);
+  parallel_for_chunks(n, 0, [&](std::size_t begin, std::size_t end, int) {
+    std::vector<std::pair<std::uint32_t, double>> own;
+    for (std::size_t i = begin; i < end; ++i) sizes[i] = merge_row(i, own, nullptr, nullptr);
+  });
+  for (std::size_t i = 0; i < n; ++i) p.row_start[i + 1] = p.row_start[i] + sizes[i];
+  p.cols.resize(p.row_start[n]);
+  p.values.resize(p.row_start[n]);
+  parallel_for_chunks(n, 0, [&](std::size_t begin, std::size_t end, int) {
+    std::vector<std::pair<std::uint32_t, double>> own;
+    for (std::size_t i = begin; i < end; ++i) merge_row(i, own, p.cols.data() + p.row_start[i], p.values.data() + p.row_start[i]);
+  });
   return p;
 }
 
 SparseMatrix compute_affinities(const FloatMatrix& data, const AffinityOptions& options) {
   const double perplexity = effective_perplexity(data.rows, options.perplexity);
-  const NeighbourGraph graph = exact_neighbours(data, neighbour_count(data.rows, perplexity), options.num_threads);
+  NeighbourOptions neighbours = options.neighbours;
+  neighbours.num_threads = options.num_threads;
+  NeighbourGraph graph = nearest_neighbours(data, neighbour_count(data.rows, perplexity), neighbours);
   const std::vector<double> conditionals =
       calibrate_conditionals(graph, perplexity, options.tolerance, options.max_steps, options.num_threads);
+  graph.sq_distances = {};  // no longer needed: free before P is built
   return symmetrise(graph, conditionals);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/matrix.h"
+#include "embed/knn.h"
 
 namespace photoatlas::embed {
 
@@ -20,19 +21,12 @@ struct SparseMatrix {
   std::size_t nonzeros() const { return values.size(); }
 };
 
-// Each point's k nearest other points, nearest first (ties by lower index).
-struct NeighbourGraph {
-  std::size_t n = 0;
-  std::size_t k = 0;
-  std::vector<std::uint32_t> indices;  // n * k, row-major
-  std::vector<double> sq_distances;    // n * k squared Euclidean distances, ascending per row
-};
-
 struct AffinityOptions {
   double perplexity = 30.0;      // effective neighbour count; reduced to (N - 1) / 3 when N is too small
   double tolerance = 1e-5;       // |entropy - log(perplexity)| (nats) at which the search stops
   int max_steps = 200;           // binary-search steps per point before giving up on the tolerance
   int num_threads = 0;           // 0 = all cores
+  NeighbourOptions neighbours;   // exact or approximate (HNSW) neighbours; its num_threads is overridden by ours
 };
 
 // The perplexity actually used for N points: needs 3 * perplexity neighbours, so it is capped
@@ -43,18 +37,17 @@ double effective_perplexity(std::size_t n, double perplexity);
 // Neighbours per point for a perplexity: min(N - 1, floor(3 * perplexity)), at least 1 when N > 1.
 std::size_t neighbour_count(std::size_t n, double perplexity);
 
-// Brute-force exact kNN on squared Euclidean distance, threaded over rows.
-NeighbourGraph exact_neighbours(const FloatMatrix& data, std::size_t k, int num_threads);
-
 // Conditional p(j|i) over each point's neighbours (n * k, rows sum to 1), each row's Gaussian
 // precision found by bisection so its perplexity matches. `betas` (optional) receives the precisions.
 std::vector<double> calibrate_conditionals(const NeighbourGraph& graph, double perplexity, double tolerance,
                                            int max_steps, int num_threads, std::vector<double>* betas = nullptr);
 
-// P = (C + Cᵀ) / (2N) for the conditional matrix C: symmetric, sums to 1.
+// P = (C + Cᵀ) / (2N) for the conditional matrix C: symmetric, sums to 1. Built in two passes
+// over a transposed index (no (i, j, value) triplets), so 1M points x 90 neighbours fit in ~3 GB.
 SparseMatrix symmetrise(const NeighbourGraph& graph, const std::vector<double>& conditionals);
 
-// The whole pipeline: neighbours, calibration at the effective perplexity, symmetrisation.
+// The whole pipeline: neighbours (exact or HNSW per options.neighbours), calibration at the
+// effective perplexity, symmetrisation.
 SparseMatrix compute_affinities(const FloatMatrix& data, const AffinityOptions& options);
 
 }  // namespace photoatlas::embed

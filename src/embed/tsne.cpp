@@ -1,4 +1,5 @@
-// The t-SNE optimisation loop: exact affinities, exact gradient, openTSNE's schedule.
+// The t-SNE optimisation loop: affinities (exact or HNSW neighbours), exact or FFT gradient,
+// openTSNE's schedule.
 #include "embed/tsne.h"
 
 #include <algorithm>
@@ -12,10 +13,13 @@ namespace photoatlas::embed {
 struct Tsne::State {
   TsneOptions options;
   int threads = 1;
+  int gradient_threads = 1;  // threads for the per-iteration work
   SparseMatrix p;
   detail::Embedding2D y;
   detail::Embedding2D gradient;
   detail::GradientDescent optimiser;
+  bool fft = false;
+  mutable detail::FftRepulsion engine;  // plans and buffers reused across iterations
   int iteration = 0;
 };
 
@@ -23,11 +27,16 @@ Tsne::Tsne(const FloatMatrix& data, const TsneOptions& options) : state_(new Sta
   State& s = *state_;
   s.options = options;
   s.threads = resolve_threads(options.num_threads);
+  // Below ~1500 points an exact iteration is ~0.1-0.5 ms of work, comparable to starting and
+  // joining the workers (parallel_for spawns threads per call), so the loop runs on one thread
+  // there. The exact engine's result does not depend on the thread count anyway.
+  s.gradient_threads = data.rows < 1500 ? 1 : s.threads;
   const std::size_t n = data.rows;
   if (n >= 2) {
     AffinityOptions affinity;
     affinity.perplexity = options.perplexity;
     affinity.num_threads = s.threads;
+    affinity.neighbours = options.neighbours;
     s.p = compute_affinities(data, affinity);
   }
   // One point has nothing to be placed against: it stays at the origin.
@@ -43,6 +52,13 @@ Tsne::Tsne(const FloatMatrix& data, const TsneOptions& options) : state_(new Sta
   s.optimiser.min_gain = options.min_gain;
   s.optimiser.max_step_norm = options.max_step_norm;
   s.optimiser.reset(n);
+  s.fft = options.gradient == TsneGradient::Fft || (options.gradient == TsneGradient::Auto && n > options.exact_max_n);
+  detail::InterpolationOptions interpolation;
+  interpolation.points_per_interval =
+      options.interpolation_points > 0 ? options.interpolation_points : (n < 200000 ? 4 : 3);
+  interpolation.min_intervals = std::max(1, options.min_intervals);
+  interpolation.intervals_per_unit = options.intervals_per_unit;
+  s.engine = detail::FftRepulsion(interpolation);
 }
 
 Tsne::~Tsne() { delete state_; }
@@ -66,7 +82,12 @@ int Tsne::run(int count) {
     // when exaggeration is lifted, the gains carry over.
     if (s.iteration == o.exaggeration_iterations && s.iteration > 0) s.optimiser.reset_velocity();
     if (s.y.size() >= 2) {
-      detail::exact_gradient(s.p, s.y, early ? o.early_exaggeration : o.late_exaggeration, s.threads, s.gradient);
+      const double exaggeration = early ? o.early_exaggeration : o.late_exaggeration;
+      if (s.fft) {
+        detail::fft_gradient(s.p, s.y, exaggeration, o.degrees_of_freedom, s.gradient_threads, s.engine, s.gradient);
+      } else {
+        detail::exact_gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, o.degrees_of_freedom);
+      }
       s.optimiser.step(s.gradient, early ? o.initial_momentum : o.final_momentum, s.y);
     }
     ++s.iteration;
@@ -80,7 +101,17 @@ int Tsne::iteration() const { return state_->iteration; }
 int Tsne::total_iterations() const { return std::max(0, state_->options.iterations); }
 std::size_t Tsne::size() const { return state_->y.size(); }
 
-double Tsne::kl_divergence() const { return detail::exact_kl_divergence(state_->p, state_->y, state_->threads); }
+double Tsne::kl_divergence() const {
+  const State& s = *state_;
+  if (s.fft) return detail::fft_kl_divergence(s.p, s.y, s.options.degrees_of_freedom, s.gradient_threads, s.engine);
+  return detail::exact_kl_divergence(s.p, s.y, s.gradient_threads, s.options.degrees_of_freedom);
+}
+
+double Tsne::exact_kl_divergence() const {
+  return detail::exact_kl_divergence(state_->p, state_->y, state_->threads, state_->options.degrees_of_freedom);
+}
+
+bool Tsne::uses_fft() const { return state_->fft; }
 
 FloatMatrix Tsne::embedding() const {
   const detail::Embedding2D& y = state_->y;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/matrix.h"
@@ -27,15 +29,80 @@ struct Embedding2D {
 // the random layout when the data has no spread to project.
 Embedding2D initial_embedding(const FloatMatrix& data, const TsneOptions& options);
 
-// Exact gradient of KL(P || Q) with respect to the embedding, Student-t kernel with one degree
-// of freedom: dC/dy_i = 4 Σ_j (a p_ij - q_ij) w_ij (y_i - y_j), w_ij = 1 / (1 + |y_i - y_j|²),
-// where `exaggeration` a multiplies P (a = 1: the true gradient). O(N²), threaded over rows;
-// every row sums in a fixed order, so the result does not depend on the thread count.
+// Student-t similarity with α degrees of freedom: w(d²) = (1 + d²/α)^-α (α = 1: the Cauchy
+// kernel 1 / (1 + d²) of standard t-SNE; smaller α = heavier tails, Kobak et al. 2019).
+// The gradient of KL(P || Q), q_ij = w_ij / Z, is
+//   dC/dy_i = 4 Σ_j (a p_ij w_ij^(1/α) - w_ij^((α+1)/α) / Z) (y_i - y_j)
+// where the exaggeration a multiplies P (a = 1: the true gradient).
+
+// Exact gradient, O(N²), threaded over rows; every row sums in a fixed order, so the result
+// does not depend on the thread count.
 void exact_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, int num_threads,
-                    Embedding2D& gradient);
+                    Embedding2D& gradient, double dof = 1.0);
 
 // KL(P || Q) of the embedding, exact (O(N²)). P must sum to 1.
-double exact_kl_divergence(const SparseMatrix& p, const Embedding2D& y, int num_threads);
+double exact_kl_divergence(const SparseMatrix& p, const Embedding2D& y, int num_threads, double dof = 1.0);
+
+// Attractive part of the gradient over sparse P: out_i = Σ_j p_ij w_ij^(1/α) (y_i - y_j),
+// threaded over rows (row-wise sums: independent of the thread count). Returns
+// Σ_ij p_ij log(p_ij / w_ij), the part of the KL that needs only P (KL = that + Σp log Z).
+// Null outputs: only the KL part.
+double attractive_forces(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads,
+                         std::vector<double>* out_x, std::vector<double>* out_y);
+
+// Exact repulsive sums of every target over all sources (same outputs as FftRepulsion::compute).
+void exact_repulsion(const double* sx, const double* sy, std::size_t ns, const double* tx, const double* ty,
+                     std::size_t nt, double dof, int num_threads, double* z, double* fx, double* fy);
+
+struct InterpolationOptions {
+  int points_per_interval = 3;     // Lagrange nodes per interval and axis (FIt-SNE's default p = 3)
+  int min_intervals = 50;          // floor on the intervals per axis (FIt-SNE, openTSNE: 50)
+  double intervals_per_unit = 1.0; // intervals per unit of embedding extent (FIt-SNE, openTSNE: 1)
+};
+
+// FFT-accelerated interpolation of the repulsive sums (see tsne_fft.cpp for the method). For
+// each target i: z_i = Σ_j K1(y_i, s_j), (fx_i, fy_i) = Σ_j K2(y_i, s_j) (y_i - s_j), with
+// K1 = w, K2 = w^((α+1)/α). When sources and targets are the same arrays, each point's
+// interaction with itself is removed (its interpolated value, see tsne_fft.cpp). fx = fy = nullptr: only z. Keeps its FFTW
+// plans and buffers between calls. Deterministic for a given thread count.
+class FftRepulsion {
+ public:
+  FftRepulsion();
+  ~FftRepulsion();
+  FftRepulsion(FftRepulsion&&) noexcept;
+  FftRepulsion& operator=(FftRepulsion&&) noexcept;
+  explicit FftRepulsion(const InterpolationOptions& options);
+
+  void compute(const double* sx, const double* sy, std::size_t ns, const double* tx, const double* ty,
+               std::size_t nt, double dof, int num_threads, double* z, double* fx, double* fy);
+  // Intervals per axis for an embedding extent (FFT-friendly rounding included).
+  std::size_t interval_count(double extent) const;
+  std::size_t last_intervals() const { return last_intervals_; }
+
+ private:
+  struct Plans;
+  struct FftwFree {
+    void operator()(void* p) const;
+  };
+  InterpolationOptions options_;
+  std::unique_ptr<Plans> plans_;
+  std::size_t fft_size_ = 0;
+  std::size_t last_intervals_ = 0;
+  std::vector<std::uint32_t> src_cell_, tgt_cell_;
+  std::vector<double> src_weights_, tgt_weights_;
+  std::vector<double> spread_, potentials_;
+  std::vector<std::unique_ptr<float, FftwFree>> real_;
+  std::vector<std::unique_ptr<void, FftwFree>> spectra_;
+};
+
+// Gradient through FFT interpolation for the repulsion and sparse P for the attraction.
+// Returns Z (approximate, self-pairs excluded).
+double fft_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, double dof, int num_threads,
+                    FftRepulsion& engine, Embedding2D& gradient);
+
+// KL(P || Q) with Z from the interpolation (O(N) + FFT): approximate, relative error ~1e-4.
+double fft_kl_divergence(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads,
+                         FftRepulsion& engine);
 
 // Delta-bar-delta gradient descent with momentum (Jacobs 1988), as in openTSNE and sklearn.
 struct GradientDescent {
