@@ -165,6 +165,8 @@ int main(int argc, char** argv) {
       ->default_val("inception_v3");
   run->add_option("--layer", run_options.cnn_layer, "CNN layer whose (pooled) output is the feature vector");
   run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
+  run->add_flag("--keep-layout", run_options.keep_layout,
+                "Keep the map of the atlas already in OUT: its photos stay put, new photos are placed among them");
   run->add_option("--ontology", run_options.ontology,
                   "How an ImageNet classifier's classes are grouped: general, study, or a JSON file")
       ->default_val("general");

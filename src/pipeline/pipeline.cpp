@@ -1,5 +1,9 @@
 #include "pipeline/pipeline.h"
 
+#include <map>
+#include <unordered_map>
+#include <fstream>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -8,6 +12,7 @@
 #include "atlas/staging.h"
 #include "atlas/writer.h"
 #include "cluster/choose_k.h"
+#include "core/csv.h"
 #include "cluster/duplicates.h"
 #include "cluster/kmeans.h"
 #include "embed/pca.h"
@@ -95,12 +100,98 @@ std::vector<std::string> assign_classes(const FloatMatrix& probabilities, const 
   return categories;
 }
 
+// Where each image (by id) sat in each layout of the previous atlas: layout id -> image id -> (x, y),
+// the t-SNE coordinates as points.csv lists them. Empty when there is no readable previous atlas.
+using PreviousLayouts = std::map<std::string, std::unordered_map<std::string, std::pair<float, float>>>;
+
+PreviousLayouts read_previous_layouts(const std::filesystem::path& atlas_dir) {
+  PreviousLayouts previous;
+  std::ifstream in(atlas_dir / "points.csv", std::ios::binary);
+  if (!in) return previous;
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto rows = parse_csv(text.str());
+  if (rows.empty()) return previous;
+  const auto& header = rows[0];
+  const auto column = [&](const std::string& name) -> std::ptrdiff_t {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? -1 : it - header.begin();
+  };
+  const std::ptrdiff_t id_column = column("id");
+  if (id_column < 0) return previous;
+  for (const std::string layout : {"raw", "cnn"}) {
+    const std::ptrdiff_t x = column(layout + "_x"), y = column(layout + "_y");
+    if (x < 0 || y < 0) continue;
+    auto& positions = previous[layout];
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      const auto& row = rows[r];
+      if (static_cast<std::size_t>(std::max({id_column, x, y})) >= row.size()) continue;
+      try {
+        positions[row[id_column]] = {std::stof(row[x]), std::stof(row[y])};
+      } catch (const std::exception&) {
+        // A row someone edited by hand: that photo is placed afresh.
+      }
+    }
+  }
+  return previous;
+}
+
+// The 2-D map: t-SNE from scratch, or, when `previous` knows where most photos were, those photos
+// kept in place and the others placed among them (openTSNE-style transform).
+FloatMatrix embed_layout(const FloatMatrix& reduced, const std::vector<std::string>& ids,
+                         const std::unordered_map<std::string, std::pair<float, float>>* previous,
+                         const RunOptions& options, const RunObserver& observer, RunSummary& summary,
+                         const std::string& id) {
+  std::vector<std::size_t> kept, added;
+  if (previous) {
+    for (std::size_t i = 0; i < ids.size(); ++i) (previous->count(ids[i]) ? kept : added).push_back(i);
+  }
+  // Too few old photos to hold a map (or none at all): lay everything out afresh.
+  if (kept.size() < 5) {
+    embed::TsneOptions tsne_options;
+    tsne_options.perplexity = options.perplexity;
+    tsne_options.iterations = options.tsne_iterations;
+    tsne_options.seed = options.seed;
+    tsne_options.num_threads = options.num_threads;
+    StageScope stage(observer, summary, id + ": t-SNE", static_cast<std::size_t>(tsne_options.iterations));
+    embed::TsneResult tsne = embed::tsne(reduced, tsne_options, stage.progress());
+    std::ostringstream message;
+    message.precision(4);
+    message << id << ": t-SNE KL divergence " << tsne.kl_divergence;
+    note(observer, message.str());
+    return std::move(tsne.embedding);
+  }
+  StageScope stage(observer, summary, id + ": t-SNE (keep layout)", 1);
+  FloatMatrix xy(ids.size(), 2);
+  FloatMatrix reference(kept.size(), reduced.cols), reference_xy(kept.size(), 2), fresh(added.size(), reduced.cols);
+  for (std::size_t r = 0; r < kept.size(); ++r) {
+    const auto [x, y] = previous->at(ids[kept[r]]);
+    xy.at(kept[r], 0) = reference_xy.at(r, 0) = x;
+    xy.at(kept[r], 1) = reference_xy.at(r, 1) = y;
+    std::copy_n(reduced.row(kept[r]), reduced.cols, reference.row(r));
+  }
+  for (std::size_t r = 0; r < added.size(); ++r) std::copy_n(reduced.row(added[r]), reduced.cols, fresh.row(r));
+  if (!added.empty()) {
+    embed::TsneTransformOptions transform_options;
+    transform_options.num_threads = options.num_threads;
+    const FloatMatrix placed = embed::tsne_transform(reference, reference_xy, fresh, transform_options);
+    for (std::size_t r = 0; r < added.size(); ++r) {
+      xy.at(added[r], 0) = placed.at(r, 0);
+      xy.at(added[r], 1) = placed.at(r, 1);
+    }
+  }
+  note(observer, id + ": kept the previous map for " + std::to_string(kept.size()) + " photos, placed " +
+                     std::to_string(added.size()) + " new ones among them");
+  return xy;
+}
+
 // `tags` holds each image's hashtags and `categories` each image's category (empty without a
 // classifier), for naming clusters. The PCA-reduced features are left in `reduced` for the stages
 // that follow (similar images).
 atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
                            const std::vector<std::vector<std::string>>& tags,
                            const std::vector<std::string>& categories, const std::vector<std::string>& classes,
+                           const std::unordered_map<std::string, std::pair<float, float>>* previous,
                            const RunOptions& options, const RunObserver& observer, RunSummary& summary,
                            FloatMatrix& reduced) {
   const std::size_t n = features.values.rows;
@@ -125,20 +216,7 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
   layout.id = id;
   layout.name = name;
   layout.features = features.extractor_id;
-  {
-    embed::TsneOptions tsne_options;
-    tsne_options.perplexity = options.perplexity;
-    tsne_options.iterations = options.tsne_iterations;
-    tsne_options.seed = options.seed;
-    tsne_options.num_threads = options.num_threads;
-    StageScope stage(observer, summary, id + ": t-SNE", static_cast<std::size_t>(tsne_options.iterations));
-    embed::TsneResult tsne = embed::tsne(reduced, tsne_options, stage.progress());
-    std::ostringstream message;
-    message.precision(4);
-    message << id << ": t-SNE KL divergence " << tsne.kl_divergence;
-    note(observer, message.str());
-    layout.xy = std::move(tsne.embedding);
-  }
+  layout.xy = embed_layout(reduced, features.ids, previous, options, observer, summary, id);
   int k = options.k;
   if (k <= 0) {
     cluster::ChooseKOptions choose_options;
@@ -314,16 +392,24 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     tags.push_back(image.record.hashtags);
     if (classifier) classes.push_back(image.class_name);
   }
+  // --keep-layout: the maps of the atlas about to be replaced.
+  const PreviousLayouts previous = options.keep_layout ? read_previous_layouts(options.output) : PreviousLayouts{};
+  if (options.keep_layout && previous.empty())
+    note(observer, "no previous atlas in " + options.output.string() + ": laying out a new map");
+  const auto previous_of = [&](const std::string& layout) {
+    const auto it = previous.find(layout);
+    return it == previous.end() ? nullptr : &it->second;
+  };
   FloatMatrix raw_reduced, cnn_reduced;
   content.layouts.push_back(
-      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, categories, classes, options, observer, summary,
-                   raw_reduced));
+      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, categories, classes, previous_of("raw"), options,
+                   observer, summary, raw_reduced));
   if (cnn) {
     // The model as the user named it (a file by its name); the layout's features id has the details.
     const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
     content.layouts.push_back(
-        build_layout(computed.matrices[1], "cnn", name, tags, categories, classes, options, observer, summary,
-                     cnn_reduced));
+        build_layout(computed.matrices[1], "cnn", name, tags, categories, classes, previous_of("cnn"), options,
+                     observer, summary, cnn_reduced));
   }
   {
     // Similar images by the features that mean the most: the CNN's when present.

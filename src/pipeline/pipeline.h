@@ -25,6 +25,9 @@ struct RunOptions {
   int kmeans_restarts = 10;
   int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
   int similar_k = 12;                         // "similar images" listed per photo
+  // Keep the map of the atlas already in `output`: photos it shows stay where they are, new ones
+  // are placed among them (t-SNE transform), deleted ones leave. Without a previous atlas: a new map.
+  bool keep_layout = false;
   // When the CNN is an ImageNet classifier: how its classes are grouped into categories, a built-in
   // ontology ("general", "study") or a JSON file (docs in data/ontologies/README.md).
   std::string ontology = "general";

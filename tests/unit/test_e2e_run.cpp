@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -188,4 +189,57 @@ TEST(EndToEnd, IntelScenesSubset) {
   // InceptionV3 mixed5 on the whole set).
   EXPECT_GT(cnn_nmi, 0.35);  // measured 0.40 on this subset
   EXPECT_GT(cnn_nmi, raw_nmi + 0.15);
+}
+
+// --keep-layout: a re-run with new photos keeps the old photos where they were and places the new
+// ones next to their look-alikes; a removed photo leaves the map.
+TEST(EndToEnd, KeepLayoutPlacesNewPhotosWithoutMovingOldOnes) {
+  TempDir dir;
+  write_colour_families(dir / "photos", 10, 5);
+  const std::string common = " -k 3 --perplexity 6 --seed 2 --threads 2 --model none";
+  auto result = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " + quote((dir / "atlas").string()) + common);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto before = read_csv(dir / "atlas" / "points.csv");
+  auto col = column_index(before[0]);
+  std::map<std::string, std::pair<std::string, std::string>> old_xy;  // id -> (x, y) as written
+  for (std::size_t r = 1; r < before.size(); ++r)
+    old_xy[before[r][col["id"]]] = {before[r][col["raw_x"]], before[r][col["raw_y"]]};
+
+  // Three new photos, one of each family; one old photo removed.
+  write_colour_families(dir / "more", 1, 77);
+  for (const auto& e : fs::directory_iterator(dir / "more"))
+    fs::copy_file(e.path(), dir / "photos" / ("new_" + e.path().filename().string()));
+  ASSERT_TRUE(fs::remove(dir / "photos" / "green_1.png"));
+  result = run_photoatlas("run " + quote((dir / "photos").string()) + " -o " + quote((dir / "atlas").string()) + common +
+                          " --keep-layout");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("kept the previous map for 29 photos, placed 3 new ones"), std::string::npos)
+      << result.output;
+  const auto after = read_csv(dir / "atlas" / "points.csv");
+  ASSERT_EQ(after.size(), 33u);  // header + 29 old + 3 new
+  std::vector<std::pair<double, double>> old_points;
+  std::vector<int> old_family;
+  for (std::size_t r = 1; r < after.size(); ++r) {
+    const auto it = old_xy.find(after[r][col["id"]]);
+    if (it == old_xy.end()) continue;
+    EXPECT_EQ(after[r][col["raw_x"]], it->second.first) << "an old photo moved";
+    EXPECT_EQ(after[r][col["raw_y"]], it->second.second) << "an old photo moved";
+    old_points.emplace_back(std::stod(after[r][col["raw_x"]]), std::stod(after[r][col["raw_y"]]));
+    old_family.push_back(family_of(after[r][0]));
+  }
+  EXPECT_EQ(old_points.size(), 29u);
+  int new_seen = 0;
+  for (std::size_t r = 1; r < after.size(); ++r) {
+    if (fs::path(after[r][0]).filename().string().rfind("new_", 0) != 0) continue;
+    ++new_seen;
+    const double x = std::stod(after[r][col["raw_x"]]), y = std::stod(after[r][col["raw_y"]]);
+    std::size_t nearest = 0;
+    for (std::size_t i = 1; i < old_points.size(); ++i)
+      if (std::hypot(old_points[i].first - x, old_points[i].second - y) <
+          std::hypot(old_points[nearest].first - x, old_points[nearest].second - y))
+        nearest = i;
+    const std::string name = fs::path(after[r][0]).filename().string().substr(4);
+    EXPECT_EQ(old_family[nearest], family_of(name)) << name << " placed among another family";
+  }
+  EXPECT_EQ(new_seen, 3);
 }
