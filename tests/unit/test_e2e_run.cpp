@@ -12,6 +12,8 @@
 #include <set>
 #include <sys/wait.h>
 
+#include <zip.h>
+
 #include "cluster/metrics.h"
 #include "image_fixtures.h"
 #include "test_support.h"
@@ -242,4 +244,69 @@ TEST(EndToEnd, KeepLayoutPlacesNewPhotosWithoutMovingOldOnes) {
     EXPECT_EQ(old_family[nearest], family_of(name)) << name << " placed among another family";
   }
   EXPECT_EQ(new_seen, 3);
+}
+
+// An Instagram export ZIP, end to end: captions (byte-escaped UTF-8 repaired), dates and hashtags
+// reach points.csv and atlas.json; the video is counted, the missing photo reported.
+TEST(EndToEnd, InstagramExportZip) {
+  TempDir dir;
+  const fs::path root = dir / "export";
+  fs::create_directories(root / "your_instagram_activity" / "content");
+  std::ofstream(root / "your_instagram_activity" / "content" / "posts_1.json") << R"([
+    {"media": [{"uri": "media/posts/201912/coffee.jpg", "creation_timestamp": 1575000000,
+                "title": "Macchiato \u00e2\u0098\u0095 #coffee #latteart"}]},
+    {"title": "Alps #cycling", "creation_timestamp": 1600000000,
+     "media": [{"uri": "media/posts/202009/a.jpg", "creation_timestamp": 1600000000, "title": ""},
+               {"uri": "media/posts/202009/b.png", "creation_timestamp": 1600000001, "title": ""},
+               {"uri": "media/posts/202009/c.mp4", "creation_timestamp": 1600000002, "title": ""}]},
+    {"media": [{"uri": "media/posts/202101/gone.jpg", "creation_timestamp": 1610000000, "title": "lost"}]}])";
+  const char* uris[] = {"media/posts/201912/coffee.jpg", "media/posts/202009/a.jpg", "media/posts/202009/b.png"};
+  for (int i = 0; i < 3; ++i) {
+    fs::create_directories((root / uris[i]).parent_path());
+    SyntheticImage spec;
+    spec.seed = static_cast<std::uint64_t>(i) + 1;
+    spec.base_rgb = {60 + 60 * i, 100, 200 - 50 * i};
+    write_synthetic_image(root / uris[i], spec);
+  }
+  std::ofstream(root / "media/posts/202009/c.mp4") << "not a video really";
+  {
+    int error = 0;
+    zip_t* zip = zip_open((dir / "export.zip").c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+    ASSERT_NE(zip, nullptr);
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      if (!entry.is_regular_file()) continue;
+      const std::string name = entry.path().lexically_relative(root).generic_string();
+      ASSERT_GE(zip_file_add(zip, name.c_str(), zip_source_file(zip, entry.path().c_str(), 0, -1), ZIP_FL_ENC_UTF_8), 0);
+    }
+    ASSERT_EQ(zip_close(zip), 0);
+  }
+  const auto result = run_photoatlas("run " + quote((dir / "export.zip").string()) + " -o " +
+                                     quote((dir / "atlas").string()) + " -k 2 --perplexity 1 --model none");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("Instagram export: 3 posts, 1 videos skipped"), std::string::npos) << result.output;
+  const auto points = read_csv(dir / "atlas" / "points.csv");
+  ASSERT_EQ(points.size(), 4u);
+  auto col = column_index(points[0]);
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (std::size_t r = 1; r < points.size(); ++r) by_name[points[r][col["name"]]] = points[r];
+  ASSERT_TRUE(by_name.count("coffee.jpg") && by_name.count("a.jpg") && by_name.count("b.png"));
+  EXPECT_EQ(by_name["coffee.jpg"][col["caption"]], "Macchiato \u2615 #coffee #latteart");
+  EXPECT_EQ(by_name["coffee.jpg"][col["hashtags"]], "#coffee #latteart");
+  EXPECT_EQ(by_name["coffee.jpg"][col["taken_at"]], "2019-11-29T04:00:00Z");
+  EXPECT_EQ(by_name["a.jpg"][col["caption"]], "Alps #cycling");
+  EXPECT_EQ(by_name["b.png"][col["taken_at"]], "2020-09-13T12:26:41Z");
+  EXPECT_EQ(by_name["a.jpg"][col["post_id"]], by_name["b.png"][col["post_id"]]) << "one carousel";
+  const auto failures = read_csv(dir / "atlas" / "failures.csv");
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_NE(failures[1][0].find("gone.jpg"), std::string::npos);
+  const auto doc = nlohmann::json::parse(std::ifstream(dir / "atlas" / "data" / "atlas.json"));
+  bool tagged = false;
+  for (const auto& image : doc["images"]) {
+    EXPECT_EQ(image["path"].get<std::string>().rfind("media/posts/", 0), 0u) << "paths inside the export, not local";
+    if (image["name"] == "coffee.jpg") {
+      tagged = image["tags"] == nlohmann::json({"coffee", "latteart"});
+      EXPECT_EQ(image["taken_at"], "2019-11-29T04:00:00Z");
+    }
+  }
+  EXPECT_TRUE(tagged);
 }
