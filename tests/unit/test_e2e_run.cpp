@@ -16,6 +16,7 @@
 
 #include "cluster/metrics.h"
 #include "image_fixtures.h"
+#include "cli_shell.h"
 #include "test_support.h"
 
 using namespace photoatlas;
@@ -23,36 +24,6 @@ using namespace photoatlas::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Every run gets its own cache folder, so tests never touch the user's ~/.cache.
-CommandResult run_photoatlas(const std::string& args) {
-  static TempDir cache_dir;
-  const std::string command = "PHOTOATLAS_CACHE_DIR=" + quote(cache_dir.path().string()) + " " +
-                              quote(PHOTOATLAS_BINARY) + " " + args + " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, got);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 std::map<std::string, std::size_t> column_index(const std::vector<std::string>& header) {
   std::map<std::string, std::size_t> index;
