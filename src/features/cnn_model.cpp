@@ -108,23 +108,29 @@ std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> 
     // forward() may hand back views of the network's own buffers; copy out under the lock.
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const cv::Mat& out = outputs[l];
-      FloatMatrix& dst = result[l];
-      const std::size_t channels = dst.cols;
+      const std::size_t channels = result[l].cols;
       if (out.size[0] != n || static_cast<std::size_t>(out.size[1]) != channels)
         throw std::runtime_error(name_ + ": unexpected output shape for layer " + layers[l]);
-      const std::size_t spatial = out.total() / (static_cast<std::size_t>(n) * channels);
-      const float* src = out.ptr<float>();
-      for (int i = 0; i < n; ++i)
-        for (std::size_t c = 0; c < channels; ++c) {
-          // NCHW: the H x W cells of one channel are contiguous; average them in double.
-          const float* cell = src + (static_cast<std::size_t>(i) * channels + c) * spatial;
-          double sum = 0.0;
-          for (std::size_t k = 0; k < spatial; ++k) sum += cell[k];
-          dst.at(i, c) = static_cast<float>(sum / static_cast<double>(spatial));
-        }
+      result[l] = global_average_pool(out, images.size(), channels);
     }
   }
   return result;
+}
+
+FloatMatrix global_average_pool(const cv::Mat& nchw, std::size_t images, std::size_t channels) {
+  FloatMatrix pooled(images, channels);
+  if (images == 0 || channels == 0) return pooled;
+  const std::size_t spatial = nchw.total() / (images * channels);
+  const float* src = nchw.ptr<float>();
+  for (std::size_t i = 0; i < images; ++i)
+    for (std::size_t c = 0; c < channels; ++c) {
+      // NCHW: the H x W cells of one channel are contiguous.
+      const float* cell = src + (i * channels + c) * spatial;
+      double sum = 0.0;
+      for (std::size_t k = 0; k < spatial; ++k) sum += cell[k];
+      pooled.at(i, c) = static_cast<float>(sum / static_cast<double>(spatial));
+    }
+  return pooled;
 }
 
 }  // namespace photoatlas::features

@@ -22,6 +22,10 @@ namespace photoatlas::features {
 // not cropped. Writes planar (3 x height x width) floats to `planes`.
 void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes);
 
+// One row per image of an N x C x (H x W) output, each channel averaged over its H x W cells in
+// double (a 2-D output is copied as it is: one cell per channel). Shared by every Network.
+FloatMatrix global_average_pool(const cv::Mat& nchw, std::size_t images, std::size_t channels);
+
 class CnnModel final : public Network {
  public:
   // `name` identifies the weights (e.g. "nsfwjs-4.4.0/inception_v3"); it becomes part of feature ids.

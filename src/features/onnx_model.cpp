@@ -181,17 +181,7 @@ std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* co
     const cv::Mat& out = outputs[l];
     if (out.dims < 1 || out.size[0] != n) throw std::runtime_error(name_ + ": unexpected output shape for " + layers[l]);
     const std::size_t channels = out.dims == 1 ? 1 : static_cast<std::size_t>(out.size[1]);
-    const std::size_t spatial = out.total() / (static_cast<std::size_t>(n) * channels);
-    FloatMatrix& dst = result[l];
-    dst = FloatMatrix(images.size(), channels);
-    const float* src = out.ptr<float>();
-    for (int i = 0; i < n; ++i)
-      for (std::size_t c = 0; c < channels; ++c) {
-        const float* cell = src + (static_cast<std::size_t>(i) * channels + c) * spatial;
-        double sum = 0.0;
-        for (std::size_t k = 0; k < spatial; ++k) sum += cell[k];
-        dst.at(i, c) = static_cast<float>(sum / static_cast<double>(spatial));
-      }
+    result[l] = global_average_pool(out, images.size(), channels);
   }
   return result;
 }
