@@ -26,23 +26,38 @@ double sq_dist(const float* a, const float* b, std::size_t d) {
 }
 
 // Distance to the min_samples-th nearest point, the point itself being the first (as `hdbscan` does):
-// the (min_samples - 1)-th nearest other point. Brute force: the same O(N^2) as the MST below.
+// the (min_samples - 1)-th nearest other point. Exact: points are visited outwards from i in the
+// order of their first coordinate, and the scan on a side stops once that coordinate alone is
+// farther than the current k-th distance (on a 2-D map this looks at a narrow strip, not all N).
 std::vector<double> core_distances(const FloatMatrix& x, std::size_t min_samples, int threads) {
-  const std::size_t n = x.rows;
+  const std::size_t n = x.rows, d = x.cols;
   std::vector<double> core(n, 0.0);
   const std::size_t others = std::min(min_samples - 1, n - 1);
   if (others == 0) return core;
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x.at(a, 0) < x.at(b, 0); });
   parallel_for_chunks(n, threads, [&](std::size_t begin, std::size_t end, int) {
     std::vector<double> nearest;  // the `others` smallest squared distances so far, ascending
     nearest.reserve(others + 1);
-    for (std::size_t i = begin; i < end; ++i) {
+    for (std::size_t r = begin; r < end; ++r) {
+      const std::size_t i = order[r];
+      const double xi = x.at(i, 0);
       nearest.clear();
-      for (std::size_t j = 0; j < n; ++j) {
-        if (j == i) continue;
-        const double d2 = sq_dist(x.row(i), x.row(j), x.cols);
-        if (nearest.size() == others && d2 >= nearest.back()) continue;
-        nearest.insert(std::upper_bound(nearest.begin(), nearest.end(), d2), d2);
-        if (nearest.size() > others) nearest.pop_back();
+      auto visit = [&](std::size_t j) {
+        const double dx = static_cast<double>(x.at(j, 0)) - xi;
+        if (nearest.size() == others && dx * dx > nearest.back()) return false;  // all beyond are farther
+        const double d2 = sq_dist(x.row(i), x.row(j), d);
+        if (nearest.size() < others || d2 < nearest.back()) {
+          nearest.insert(std::upper_bound(nearest.begin(), nearest.end(), d2), d2);
+          if (nearest.size() > others) nearest.pop_back();
+        }
+        return true;
+      };
+      bool up = true, down = true;
+      for (std::size_t step = 1; up || down; ++step) {
+        if (up) up = r + step < n && visit(order[r + step]);
+        if (down) down = step <= r && visit(order[r - step]);
       }
       core[i] = std::sqrt(nearest.back());
     }
@@ -56,36 +71,45 @@ struct Edge {
 };
 
 // Prim's algorithm on the complete mutual-reachability graph: O(N^2) time, O(N) memory, no edge list.
-// Ties go to the smaller index, so the tree does not depend on anything but the data.
+// Squared weights (max of squares = square of max) spare the square roots; the vertices not yet in
+// the tree are kept in a compact list. Ties go to the vertex listed first, so the tree depends on
+// nothing but the data.
 std::vector<Edge> mutual_reachability_mst(const FloatMatrix& x, const std::vector<double>& core,
                                           const ProgressCallback& progress) {
-  const std::size_t n = x.rows;
+  const std::size_t n = x.rows, d = x.cols;
   std::vector<Edge> edges;
   edges.reserve(n - 1);
-  std::vector<double> best(n, std::numeric_limits<double>::infinity());
-  std::vector<std::size_t> from(n, 0);
-  std::vector<char> in_tree(n, 0);
+  std::vector<double> core2(n);
+  for (std::size_t i = 0; i < n; ++i) core2[i] = core[i] * core[i];
+  // Outside the tree: vertex ids, their best squared weight so far and the tree vertex giving it.
+  std::vector<std::size_t> rest(n - 1), from(n - 1, 0);
+  std::iota(rest.begin(), rest.end(), std::size_t{1});
+  std::vector<double> best(n - 1, std::numeric_limits<double>::infinity());
   std::size_t current = 0;
-  in_tree[0] = 1;
   for (std::size_t step = 1; step < n; ++step) {
-    std::size_t next = n;
-    double next_weight = std::numeric_limits<double>::infinity();
     const float* xc = x.row(current);
-    for (std::size_t j = 0; j < n; ++j) {
-      if (in_tree[j]) continue;
-      const double w = std::max({std::sqrt(sq_dist(xc, x.row(j), x.cols)), core[current], core[j]});
-      if (w < best[j]) {
-        best[j] = w;
-        from[j] = current;
+    const double cc = core2[current];
+    std::size_t next = 0;
+    double next_weight = std::numeric_limits<double>::infinity();
+    const std::size_t m = rest.size();
+    for (std::size_t t = 0; t < m; ++t) {
+      const std::size_t j = rest[t];
+      const double w = std::max({sq_dist(xc, x.row(j), d), cc, core2[j]});
+      if (w < best[t]) {
+        best[t] = w;
+        from[t] = current;
       }
-      if (best[j] < next_weight) {
-        next_weight = best[j];
-        next = j;
+      if (best[t] < next_weight) {
+        next_weight = best[t];
+        next = t;
       }
     }
-    in_tree[next] = 1;
-    edges.push_back({from[next], next, next_weight});
-    current = next;
+    current = rest[next];
+    edges.push_back({from[next], current, std::sqrt(next_weight)});
+    // Order-preserving removal keeps "first listed" = "smallest index" for the tie rule.
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(next));
+    best.erase(best.begin() + static_cast<std::ptrdiff_t>(next));
+    from.erase(from.begin() + static_cast<std::ptrdiff_t>(next));
     if (step % 1024 == 0) report(progress, step, n);
   }
   return edges;
