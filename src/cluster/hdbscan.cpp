@@ -153,8 +153,9 @@ struct Condensed {
 
 Condensed condense(const std::vector<Merge>& merges, std::size_t n, std::size_t min_size) {
   // lambda = 1 / distance; duplicates (distance 0) would give infinity, which the stability sums
-  // cannot carry, so distances are floored at a tiny fraction of the largest one.
-  const double floor = std::max(merges.back().distance * 1e-12, std::numeric_limits<double>::min());
+  // cannot carry, so distances are floored at a tiny fraction of the largest one (of 1 when all
+  // points coincide).
+  const double floor = 1e-12 * (merges.back().distance > 0.0 ? merges.back().distance : 1.0);
   auto lambda_of = [&](double distance) { return 1.0 / std::max(distance, floor); };
   auto node_size = [&](std::size_t node) { return node < n ? std::size_t{1} : merges[node - n].size; };
 

@@ -145,6 +145,19 @@ TEST(Hdbscan, DuplicatePointsDoNotBreakIt) {
   for (double s : r.stability) EXPECT_TRUE(std::isfinite(s));
 }
 
+TEST(Hdbscan, IdenticalPointsAreOneGroupWhenTheRootMayBeSelected) {
+  FloatMatrix x(40, 2);
+  for (float& v : x.values) v = 3.0f;
+  HdbscanOptions options;
+  options.allow_single_cluster = true;
+  const HdbscanResult r = hdbscan(x, options);
+  EXPECT_EQ(r.clusters, 1);
+  EXPECT_EQ(r.noise, 0u);
+  for (double s : r.stability) EXPECT_TRUE(std::isfinite(s));
+  // Without the root, no split ever separates two groups of 15: all noise, as in `hdbscan`.
+  EXPECT_EQ(hdbscan(x, {}).noise, 40u);
+}
+
 TEST(Hdbscan, RejectsMeaninglessOptions) {
   const FloatMatrix x(10, 2);
   HdbscanOptions bad;
