@@ -143,6 +143,14 @@ int main(int argc, char** argv) {
         }
         return "-k takes a number from 1 to 1000 or 'auto', not '" + value + "'";
       });
+  run->add_option("--clusterer", run_options.clusterer,
+                  "kmeans (on the features, -k) or hdbscan (density-based groups on each 2-D map; "
+                  "photos in none are 'Unclustered')")
+      ->default_val("kmeans")
+      ->check(CLI::IsMember({"kmeans", "hdbscan"}));
+  run->add_option("--min-cluster-size", run_options.hdbscan_min_cluster_size, "Smallest HDBSCAN cluster")
+      ->default_val(15)
+      ->check(CLI::Range(2, 1000000));
   run->add_option("--perplexity", run_options.perplexity, "t-SNE perplexity")
       ->default_val(30.0)
       ->check(CLI::Range(1.0, 500.0));
@@ -168,7 +176,7 @@ int main(int argc, char** argv) {
   run->add_flag("--keep-layout", run_options.keep_layout,
                 "Keep the map of the atlas already in OUT: its photos stay put, new photos are placed among them");
   run->add_option("--ontology", run_options.ontology,
-                  "How an ImageNet classifier's classes are grouped: general, study, or a JSON file")
+                  "How an ImageNet classifier's classes are grouped: general, study, or a JSON or YAML file")
       ->default_val("general");
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 

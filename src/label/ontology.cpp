@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <yaml-cpp/yaml.h>
+
 #include <nlohmann/json.hpp>
 
 #ifndef PHOTOATLAS_DATA_DIR
@@ -47,6 +49,27 @@ std::uint32_t resolve_rule(const std::string& rule, const WordNet& wordnet, cons
   return *offset;
 }
 
+// The YAML document as the JSON value the one validating reader takes. Scalars stay strings: every
+// field of an ontology is text, and a category called "yes" or "2020" must not become a boolean or a number.
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& entry : node) out[entry.first.as<std::string>()] = yaml_to_json(entry.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      return node.as<std::string>();
+    default:  // Null, Undefined
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 std::filesystem::path default_data_dir() {
@@ -55,13 +78,29 @@ std::filesystem::path default_data_dir() {
 }
 
 Ontology Ontology::parse(std::string_view json_text, std::shared_ptr<const WordNet> wordnet, const std::string& source) {
-  if (!wordnet) throw std::invalid_argument(source + ": no WordNet given");
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::parse_error& e) {
     throw std::invalid_argument(source + ": not valid JSON (" + e.what() + ")");
   }
+  return from_document(doc, std::move(wordnet), source);
+}
+
+Ontology Ontology::parse_yaml(std::string_view yaml_text, std::shared_ptr<const WordNet> wordnet,
+                              const std::string& source) {
+  nlohmann::json doc;
+  try {
+    doc = yaml_to_json(YAML::Load(std::string(yaml_text)));
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(source + ": not valid YAML (" + e.what() + ")");
+  }
+  return from_document(doc, std::move(wordnet), source);
+}
+
+Ontology Ontology::from_document(const nlohmann::json& doc, std::shared_ptr<const WordNet> wordnet,
+                                 const std::string& source) {
+  if (!wordnet) throw std::invalid_argument(source + ": no WordNet given");
   if (!doc.is_object() || !doc.contains("categories") || !doc["categories"].is_array()) {
     throw std::invalid_argument(source + ": expected an object with a \"categories\" array");
   }
@@ -108,14 +147,12 @@ Ontology Ontology::parse(std::string_view json_text, std::shared_ptr<const WordN
 }
 
 Ontology Ontology::load(const std::filesystem::path& file, std::shared_ptr<const WordNet> wordnet) {
-  const auto ext = file.extension().string();
-  if (ext == ".yaml" || ext == ".yml") {
-    throw std::runtime_error(file.string() + ": YAML ontologies are not supported; write the same structure as JSON");
-  }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read ontology file " + file.string());
   std::ostringstream text;
   text << in.rdbuf();
+  const auto ext = file.extension().string();
+  if (ext == ".yaml" || ext == ".yml") return parse_yaml(text.str(), std::move(wordnet), file.string());
   return parse(text.str(), std::move(wordnet), file.string());
 }
 

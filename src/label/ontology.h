@@ -1,7 +1,7 @@
 // Ontologies: named categories defined by WordNet noun synsets, mapping any ImageNet class (or
 // any other noun synset) to a category by walking its hypernyms.
 //
-// File format (JSON), e.g. data/ontologies/study.json:
+// File format (JSON, or the same structure in YAML), e.g. data/ontologies/study.json:
 //   { "name": "study", "description": "...",
 //     "categories": [ {"name": "Coffee", "synsets": ["n07929519 coffee", "coffee_maker.n.01", ...]}, ... ] }
 // A rule is a wnid, optionally followed by a lemma of that synset (checked on load, so a typo in
@@ -14,7 +14,7 @@
 // rules at the same distance goes to the category listed first in the file. Most-specific lets a
 // file state broad rules and carve exceptions without ordering tricks (Food = food, Coffee = coffee:
 // espresso -> coffee is 1 edge, espresso -> food 3, so espresso is Coffee wherever the two
-// categories are listed). A class no rule reaches is "Misc". YAML is not read (JSON only).
+// categories are listed). A class no rule reaches is "Misc".
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "label/wordnet.h"
 
@@ -51,11 +53,16 @@ class Ontology {
   static Ontology parse(std::string_view json, std::shared_ptr<const WordNet> wordnet,
                         const std::string& source = "ontology");
 
-  // Reads a JSON file (throws std::runtime_error when it cannot be read).
+  // The same from YAML text (the structure above in YAML syntax; every scalar is read as a string).
+  static Ontology parse_yaml(std::string_view yaml, std::shared_ptr<const WordNet> wordnet,
+                             const std::string& source = "ontology");
+
+  // Reads a file: YAML when it ends in .yaml or .yml, else JSON (throws std::runtime_error when it
+  // cannot be read, std::invalid_argument when its content is wrong).
   static Ontology load(const std::filesystem::path& file, std::shared_ptr<const WordNet> wordnet);
 
   // A built-in ontology by name ("study", "general": <data_dir>/ontologies/<name>.json) or a path
-  // to a user's file (anything containing '/' or ending in .json).
+  // to a user's file (anything containing '/' or with an extension: .json, .yaml, .yml).
   static Ontology load_named(std::string_view name_or_path, std::shared_ptr<const WordNet> wordnet,
                              const std::filesystem::path& data_dir = default_data_dir());
 
@@ -73,6 +80,9 @@ class Ontology {
   const WordNet& wordnet() const { return *wordnet_; }
 
  private:
+  static Ontology from_document(const nlohmann::json& doc, std::shared_ptr<const WordNet> wordnet,
+                                const std::string& source);
+
   std::string name_;
   std::string description_;
   std::vector<std::string> categories_;

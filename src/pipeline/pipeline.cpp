@@ -14,6 +14,7 @@
 #include "cluster/choose_k.h"
 #include "core/csv.h"
 #include "cluster/duplicates.h"
+#include "cluster/hdbscan.h"
 #include "cluster/kmeans.h"
 #include "embed/pca.h"
 #include "embed/similar.h"
@@ -217,26 +218,37 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
   layout.name = name;
   layout.features = features.extractor_id;
   layout.xy = embed_layout(reduced, features.ids, previous, options, observer, summary, id);
-  int k = options.k;
-  if (k <= 0) {
-    cluster::ChooseKOptions choose_options;
-    choose_options.k_min = options.k_auto_min;
-    choose_options.k_max = options.k_auto_max;
-    choose_options.seed = options.seed;
-    choose_options.num_threads = options.num_threads;
-    StageScope stage(observer, summary, id + ": choose k", 0);
-    const cluster::ChooseKResult chosen = cluster::choose_k(reduced, choose_options, stage.progress());
-    k = std::max(1, chosen.best_k);
-    std::ostringstream curve;
-    curve.precision(3);
-    curve << id << ": k = " << k << " by silhouette (";
-    for (std::size_t i = 0; i < chosen.curve.size(); ++i)
-      curve << (i ? ", " : "") << chosen.curve[i].k << ":" << chosen.curve[i].silhouette;
-    curve << ")";
-    note(observer, curve.str());
-    for (const auto& score : chosen.curve) layout.k_curve.emplace_back(score.k, score.silhouette);
-  }
-  {
+  int clusters = 1;
+  if (options.clusterer == "hdbscan") {
+    cluster::HdbscanOptions hdbscan_options;
+    hdbscan_options.min_cluster_size = options.hdbscan_min_cluster_size;
+    hdbscan_options.num_threads = options.num_threads;
+    StageScope stage(observer, summary, id + ": HDBSCAN", n);
+    cluster::HdbscanResult found = cluster::hdbscan(layout.xy, hdbscan_options, stage.progress());
+    layout.cluster = std::move(found.labels);
+    clusters = found.clusters;
+    note(observer, id + ": HDBSCAN found " + std::to_string(found.clusters) + " clusters, " +
+                       std::to_string(found.noise) + " photos in none");
+  } else {
+    int k = options.k;
+    if (k <= 0) {
+      cluster::ChooseKOptions choose_options;
+      choose_options.k_min = options.k_auto_min;
+      choose_options.k_max = options.k_auto_max;
+      choose_options.seed = options.seed;
+      choose_options.num_threads = options.num_threads;
+      StageScope stage(observer, summary, id + ": choose k", 0);
+      const cluster::ChooseKResult chosen = cluster::choose_k(reduced, choose_options, stage.progress());
+      k = std::max(1, chosen.best_k);
+      std::ostringstream curve;
+      curve.precision(3);
+      curve << id << ": k = " << k << " by silhouette (";
+      for (std::size_t i = 0; i < chosen.curve.size(); ++i)
+        curve << (i ? ", " : "") << chosen.curve[i].k << ":" << chosen.curve[i].silhouette;
+      curve << ")";
+      note(observer, curve.str());
+      for (const auto& score : chosen.curve) layout.k_curve.emplace_back(score.k, score.silhouette);
+    }
     cluster::KMeansOptions kmeans_options;
     kmeans_options.k = k;
     kmeans_options.restarts = options.kmeans_restarts;
@@ -246,7 +258,9 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     cluster::Clustering clustering = cluster::kmeans(reduced, kmeans_options, stage.progress());
     layout.cluster = std::move(clustering.labels);
     layout.cluster.resize(n, 0);
-    const int clusters = std::max(1, clustering.k);
+    clusters = std::max(1, clustering.k);
+  }
+  {
     // Names: the members' dominant categories (or classes) when a classifier ran, else their
     // dominant hashtags when captions have them, else a number.
     const auto by_category = categories.empty() ? std::vector<label::ClusterName>{}
@@ -267,6 +281,14 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     medoid_options.num_threads = options.num_threads;
     layout.cluster_medoids = label::cluster_medoids(reduced, layout.cluster, medoid_options);
     layout.cluster_medoids.resize(clusters, -1);
+    // Density-based noise (-1) becomes one more group, last, so every photo has a legend entry and
+    // the viewer's ids stay 0..groups-1. It has no representative photo: it is no motif.
+    if (std::find(layout.cluster.begin(), layout.cluster.end(), -1) != layout.cluster.end()) {
+      for (int& c : layout.cluster)
+        if (c < 0) c = clusters;
+      layout.cluster_names.push_back("Unclustered");
+      layout.cluster_medoids.push_back(-1);
+    }
   }
   return layout;
 }

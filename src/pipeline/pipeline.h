@@ -23,13 +23,17 @@ struct RunOptions {
   int k_auto_min = 2;                         // range searched when k = 0
   int k_auto_max = 30;
   int kmeans_restarts = 10;
+  // "kmeans" (on the PCA-reduced features, k above) or "hdbscan" (density-based, on each 2-D map, as
+  // PixPlot does; points in no dense group form one extra "Unclustered" group, listed last).
+  std::string clusterer = "kmeans";
+  int hdbscan_min_cluster_size = 15;          // smallest HDBSCAN cluster
   int thumbnail_size = 256;                   // longest side of the viewer's thumbnails
   int similar_k = 12;                         // "similar images" listed per photo
   // Keep the map of the atlas already in `output`: photos it shows stay where they are, new ones
   // are placed among them (t-SNE transform), deleted ones leave. Without a previous atlas: a new map.
   bool keep_layout = false;
   // When the CNN is an ImageNet classifier: how its classes are grouped into categories, a built-in
-  // ontology ("general", "study") or a JSON file (docs in data/ontologies/README.md).
+  // ontology ("general", "study") or a JSON or YAML file (docs in data/ontologies/README.md).
   std::string ontology = "general";
   std::uint64_t seed = 0;                     // every random choice derives from it
   int num_threads = 0;                        // 0 = all cores

@@ -106,8 +106,46 @@ TEST_F(SyntheticOntology, LoadsFilesAndBuiltInNames) {
   EXPECT_EQ(by_path.category_of(ids["espresso"]), "Coffee");
   EXPECT_THROW(Ontology::load_named("absent", wn, data.path()), std::runtime_error);
   EXPECT_THROW(Ontology::load(data.path() / "nothing.json", wn), std::runtime_error);
-  std::ofstream(data.path() / "mine.yaml") << "categories: []\n";
-  EXPECT_THROW(Ontology::load(data.path() / "mine.yaml", wn), std::runtime_error);
+}
+
+TEST_F(SyntheticOntology, ReadsTheSameStructureFromYaml) {
+  testing::TempDir data;
+  // Block and flow styles, a comment, a quoted name, and a category whose name YAML would read as a boolean.
+  std::ofstream(data.path() / "mine.yaml") << "# my categories\n"
+                                           << "name: mine\n"
+                                           << "categories:\n"
+                                           << "  - name: Food\n"
+                                           << "    synsets:\n"
+                                           << "      - " << ids["food"] << " food\n"
+                                           << "  - name: \"Coffee\"\n"
+                                           << "    synsets: [coffee.n.01]\n"
+                                           << "  - name: yes\n"
+                                           << "    synsets: [" << ids["structure"] << "]\n"
+                                           << "  - {name: Misc, synsets: [" << ids["alcohol"] << "]}\n";
+  const Ontology o = Ontology::load(data.path() / "mine.yaml", wn);
+  EXPECT_EQ(o.name(), "mine");
+  EXPECT_EQ(o.categories(), (std::vector<std::string>{"Food", "Coffee", "yes", "Misc"}));
+  EXPECT_EQ(o.category_of(ids["espresso"]), "Coffee");
+  EXPECT_EQ(o.category_of(ids["beverage"]), "Food");
+  EXPECT_EQ(o.category_of(ids["wine"]), "Misc");
+  EXPECT_EQ(o.category_of(ids["eiffel_tower"]), "yes");
+  // The .yml spelling and load_named by path take the same route.
+  std::filesystem::copy_file(data.path() / "mine.yaml", data.path() / "mine.yml");
+  EXPECT_EQ(Ontology::load_named((data.path() / "mine.yml").string(), wn).category_of(ids["espresso"]), "Coffee");
+  // The YAML reader applies the same checks as the JSON one, with the file named in the error.
+  auto message = [&](const std::string& text) {
+    std::ofstream(data.path() / "bad.yaml") << text;
+    try {
+      Ontology::load(data.path() / "bad.yaml", wn);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("categories: [\n").find("bad.yaml: not valid YAML"), std::string::npos);
+  EXPECT_NE(message("name: no categories\n").find("\"categories\" array"), std::string::npos);
+  EXPECT_NE(message("categories:\n  - name: Coffee\n    synsets: [tea.n.01]\n").find("tea.n.01"), std::string::npos);
+  EXPECT_NE(message("categories:\n  - synsets: [coffee.n.01]\n").find("has no name"), std::string::npos);
 }
 
 // ---- The shipped ontologies on Debian's wordnet-base (skipped when it is not installed) ----
