@@ -164,6 +164,34 @@ TEST(CenterNetGolden, RawTopKMatchesTfjs) {
     ++images;
   }
   EXPECT_EQ(images, 7);
+
+  // After NMS: the same kept rows as human's post-processing in the reference run (detections.json).
+  std::ifstream detections_file(*shared / "reference" / "centernet" / "detections.json");
+  ASSERT_TRUE(detections_file) << "detections.json missing";
+  const json detections = json::parse(detections_file);
+  int checked = 0;
+  for (const json& entry : detections.at("models").at("centernet").at("images")) {
+    if (entry.value("set", "") != "tfjsref") continue;
+    const std::string path = entry.at("path").get<std::string>();
+    const std::string name = std::filesystem::path(path).stem().string();
+    SCOPED_TRACE(name);
+    const auto ppm = photoatlas::testing::read_ppm_gz(*shared / "reference" / "nsfwjs-features" / "pixels" / (name + ".ppm.gz"));
+    ingest::RgbImage image;
+    image.width = ppm.width;
+    image.height = ppm.height;
+    image.pixels.assign(ppm.rgb.begin(), ppm.rgb.end());
+    const std::vector<Detection> kept = model->detect(image);
+    const json& want = entry.at("detections");
+    ASSERT_EQ(kept.size(), want.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_EQ(coco_labels()[kept[i].class_index], want[i].at("label").get<std::string>());
+      EXPECT_NEAR(kept[i].score, want[i].at("score").get<double>(), 1e-3);
+      EXPECT_NEAR(kept[i].x1, want[i].at("box_norm")[0].get<double>(), 1e-3);
+      EXPECT_NEAR(kept[i].y2, want[i].at("box_norm")[3].get<double>(), 1e-3);
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 7);
   RecordProperty("worst_box_px", std::to_string(worst_box));
   RecordProperty("worst_score", std::to_string(worst_score));
   std::printf("CenterNet vs TF.js: worst box difference %.4g px, worst score difference %.3g\n", worst_box, worst_score);
