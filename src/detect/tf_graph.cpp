@@ -1,5 +1,7 @@
 #include "detect/tf_graph.h"
 
+#include "detect/dnn_layers.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -274,9 +276,54 @@ class Builder {
 
   // Add / Mul: tensor (op) scalar constant -> Power; tensor (op) tensor of the same shape -> Eltwise;
   // H x W x C tensor * 1 x 1 x C tensor (squeeze-excite) -> Scale with the second input as weights.
+  // The scalar constant among a node's two inputs and the other input's name, when there is one.
+  bool scalar_and_other(const GraphNode& n, float& scalar, std::string& other) {
+    const std::vector<std::string> in = data_inputs(n);
+    if (in.size() != 2) return false;
+    for (int k = 0; k < 2; ++k) {
+      const GraphNode& c = node(in[k]);
+      if (c.op != "Const") continue;
+      const auto it = model_.weights.find(c.name);
+      if (it == model_.weights.end() || it->second.size() != 1) return false;
+      scalar = it->second.values[0];
+      other = in[1 - k];
+      return true;
+    }
+    return false;
+  }
+
+  // h-swish as TF spells it: Mul(Mul(c, x), Relu6(Add(x, s))), either operand order.
+  bool is_hard_swish(const std::vector<std::string>& in, std::string& x, float& c, float& s) {
+    for (int k = 0; k < 2; ++k) {
+      const GraphNode& scaled = node(in[k]);
+      const GraphNode& relu6 = node(in[1 - k]);
+      if (scaled.op != "Mul" || relu6.op != "Relu6") continue;
+      const std::vector<std::string> r = data_inputs(relu6);
+      if (r.size() != 1) continue;
+      const GraphNode& shifted = node(r[0]);
+      if (shifted.op != "Add" && shifted.op != "AddV2") continue;
+      std::string x1, x2;
+      if (scalar_and_other(scaled, c, x1) && scalar_and_other(shifted, s, x2) && x1 == x2 && !node(x1).op.empty() &&
+          node(x1).op != "Const") {
+        x = x1;
+        return true;
+      }
+    }
+    return false;
+  }
+
   Value binary(const GraphNode& n, const std::vector<std::string>& in) {
     if (in.size() != 2) fail(n, "expects two inputs");
     const bool mul = n.op == "Mul";
+    std::string hs_input;
+    float hs_scale = 0, hs_shift = 0;
+    if (mul && is_hard_swish(in, hs_input, hs_scale, hs_shift)) {
+      const Value& x = tensor_input(n, hs_input);
+      cv::dnn::LayerParams params;
+      params.set("scale", hs_scale);
+      params.set("shift", hs_shift);
+      return tensor(add(n.name, "PhotoatlasHardSwish", params, {x.id}), x.shape);
+    }
     const Value& a = value(in[0]);
     const Value& b = value(in[1]);
     if (a.constant && b.constant) fail(n, "constant folding is not supported");
@@ -350,6 +397,35 @@ class Builder {
                                               : ((static_cast<std::size_t>(y) * kw + xx) * cin + i) * cout + o;
             *dst++ = kernel.values[src];
           }
+    const bool opencv_fast_path = kh == 3 && kw == 3 && strides[1] == 1 && strides[2] == 1;
+    if (depthwise && k3 == 1 && dh == 1 && dw == 1 && !opencv_fast_path) {
+      // Our own depthwise layer (detect/dnn_layers.h): any kernel, TF's uneven padding, fused bias +
+      // activation. OpenCV keeps the 3x3 stride-1 case, where its vectorised path is ~10x faster.
+      cv::dnn::LayerParams params;
+      params.set("kernel_h", kh);
+      params.set("kernel_w", kw);
+      params.set("stride_h", strides[1]);
+      params.set("stride_w", strides[2]);
+      params.set("pad_t", gy.before);
+      params.set("pad_b", gy.after);
+      params.set("pad_l", gx.before);
+      params.set("pad_r", gx.after);
+      params.set("activation", activation == "Relu" ? "relu" : activation == "Relu6" ? "relu6" : "");
+      cv::Mat weights({cin, 1, kh, kw}, CV_32F);
+      for (int c = 0; c < cin; ++c)
+        for (int y = 0; y < kh; ++y)
+          for (int xx = 0; xx < kw; ++xx)
+            weights.ptr<float>()[(static_cast<std::size_t>(c) * kh + y) * kw + xx] =
+                kernel.values[(static_cast<std::size_t>(y) * kw + xx) * cin + c];
+      std::vector<float> bias(cin, 0.0f);
+      if (fused) {
+        const tfjs::Tensor& b = const_input(n, in[2]);
+        if (b.size() != static_cast<std::size_t>(cin)) fail(n, "bias length does not match the filters");
+        bias = b.values;
+      }
+      params.blobs = {weights, row_blob(bias)};
+      return tensor(add(n.name, "PhotoatlasDepthwise", params, {x.id}), {gy.out, gx.out, cin});
+    }
     cv::dnn::LayerParams params;
     params.set("kernel_h", kh);
     params.set("kernel_w", kw);
@@ -444,6 +520,7 @@ GraphModel load_graph_model(const std::filesystem::path& model_json) {
 }
 
 GraphNet build_graph_net(const GraphModel& model, const std::vector<std::string>& outputs) {
+  register_detect_layers();
   return Builder(model).build(outputs);
 }
 

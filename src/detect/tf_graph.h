@@ -10,6 +10,8 @@
 // DepthwiseConv2dNative, FusedDepthwiseConv2dNative (same fusions), Relu, Relu6, Sigmoid, Add/AddV2 and
 // Mul (tensor with tensor of the same shape, tensor with a scalar constant, tensor with a 1x1xC
 // tensor), Mean over H and W with keep_dims, ConcatV2 over channels, ResizeBilinear (both TF modes).
+// Depthwise convolutions and the h-swish pattern Mul(Mul(c, x), Relu6(Add(x, s))) run on the two
+// layers of detect/dnn_layers.h; everything else on OpenCV's own layers.
 #pragma once
 
 #include <filesystem>
