@@ -212,7 +212,8 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
   if (!content.categories.empty()) doc["categories"] = content.categories;
   if (!content.categories_source.empty()) doc["categories_source"] = content.categories_source;
   if (!content.objects_model.empty())
-    doc["objects"] = {{"model", content.objects_model}, {"threshold", content.objects_threshold}};
+    doc["objects"] = {{"model", content.objects_model},
+                      {"threshold", std::round(static_cast<double>(content.objects_threshold) * 1000.0) / 1000.0}};
   // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
   write_file(atlas_dir / "data" / "atlas.json", doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }
