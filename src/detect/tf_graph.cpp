@@ -303,8 +303,7 @@ class Builder {
       const GraphNode& shifted = node(r[0]);
       if (shifted.op != "Add" && shifted.op != "AddV2") continue;
       std::string x1, x2;
-      if (scalar_and_other(scaled, c, x1) && scalar_and_other(shifted, s, x2) && x1 == x2 && !node(x1).op.empty() &&
-          node(x1).op != "Const") {
+      if (scalar_and_other(scaled, c, x1) && scalar_and_other(shifted, s, x2) && x1 == x2 && node(x1).op != "Const") {
         x = x1;
         return true;
       }

@@ -142,8 +142,10 @@ std::vector<std::string> assign_objects(const FloatMatrix& rows, const detect::O
     content.categories = ontology->categories();
     content.categories_source = "objects";
   }
-  note(observer, "object tags on " + std::to_string(tagged) + " of " + std::to_string(content.images.size()) +
-                     " photos (score >= " + std::to_string(options.object_threshold).substr(0, 4) + ")");
+  std::ostringstream message;
+  message << "object tags on " << tagged << " of " << content.images.size() << " photos (score >= "
+          << options.object_threshold << ")";
+  note(observer, message.str());
   return categories;
 }
 
