@@ -17,6 +17,18 @@ using cv::dnn::MatShape;
 
 int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// One output row of a depthwise convolution over the columns [x0, x1) whose K taps all lie inside
+// the input row (`line` already shifted by the left padding): K and the stride S are compile-time
+// constants so the tap loop unrolls and the column loop vectorises.
+template <int K, int S>
+void interior_row(float* __restrict row, const float* __restrict line, const float* __restrict taps, int x0, int x1) {
+  for (int x = x0; x < x1; ++x) {
+    float sum = row[x];
+    for (int kx = 0; kx < K; ++kx) sum += taps[kx] * line[x * S + kx];
+    row[x] = sum;
+  }
+}
+
 // Parameters: kernel_h/w, stride_h/w, pad_t/b/l/r, activation ("", "relu", "relu6"); blobs: weights
 // [C, 1, kh, kw] and bias [1, C].
 class DepthwiseLayer final : public cv::dnn::Layer {
@@ -71,6 +83,28 @@ class DepthwiseLayer final : public cv::dnn::Layer {
             const int iy = y * sh_ + ky - pt_;
             if (iy < 0 || iy >= h) continue;  // zero padding
             const float* line = src + static_cast<std::size_t>(iy) * w;
+            if ((sw_ == 1 || sw_ == 2) && (kw_ == 3 || kw_ == 5) && w >= kw_) {
+              // Columns whose taps are all inside: unrolled; the few at the edges tap by tap below.
+              const int inner0 = -floor_div(-pl_, sw_);
+              const int inner1 = std::max(inner0, std::min(ow, floor_div(w - kw_ + pl_, sw_) + 1));
+              const float* taps = k + ky * kw_;
+              const float* shifted = line - pl_;
+              if (sw_ == 1) {
+                if (kw_ == 3) interior_row<3, 1>(row, shifted, taps, inner0, inner1);
+                else interior_row<5, 1>(row, shifted, taps, inner0, inner1);
+              } else {
+                if (kw_ == 3) interior_row<3, 2>(row, shifted, taps, inner0, inner1);
+                else interior_row<5, 2>(row, shifted, taps, inner0, inner1);
+              }
+              for (int kx = 0; kx < kw_; ++kx) {
+                const float weight = taps[kx];
+                const int x0 = std::max(0, -floor_div(kx - pl_, sw_));
+                const int x1 = std::min(ow, floor_div(w - 1 + pl_ - kx, sw_) + 1);
+                for (int x = x0; x < std::min(inner0, x1); ++x) row[x] += weight * line[x * sw_ + kx - pl_];
+                for (int x = std::max(inner1, x0); x < x1; ++x) row[x] += weight * line[x * sw_ + kx - pl_];
+              }
+              continue;
+            }
             for (int kx = 0; kx < kw_; ++kx) {
               const float weight = k[ky * kw_ + kx];
               // Output columns whose input column x * s + kx - pad_l lies inside the row.

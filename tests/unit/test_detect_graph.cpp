@@ -144,6 +144,10 @@ TEST(GraphImport, EveryCenterNetOpMatchesADirectImplementation) {
   g.node("dw5", "FusedDepthwiseConv2dNative", {"hs", "k2", "b2"}, conv_attr(2, {"BiasAdd", "Relu"}));
   const auto k3 = g.weight("k3", {3, 3, 8, 1}, 0.3f);
   g.node("dw3", "DepthwiseConv2dNative", {"dw5", "k3"}, conv_attr(1));
+  // a second output: a 5x5 stride-1 depthwise on the 10 x 9 input (our layer's unrolled interior and
+  // its edge columns)
+  const auto k6 = g.weight("k6", {5, 5, 3, 1}, 0.02f);
+  g.node("dw5s1", "DepthwiseConv2dNative", {"images", "k6"}, conv_attr(1));
   const auto k4 = g.weight("k4", {1, 1, 8, 6}, 0.4f);
   const auto b4 = g.weight("b4", {6}, 0.3f);
   g.node("pw", "_FusedConv2D", {"dw3", "k4", "b4"}, conv_attr(1, {"BiasAdd", "Relu6"}));
@@ -223,6 +227,16 @@ TEST(GraphImport, EveryCenterNetOpMatchesADirectImplementation) {
         EXPECT_NEAR(have, want, 1e-5) << y << "," << xx << "," << k;
       }
   RecordProperty("worst", std::to_string(worst));
+
+  GraphNet second = build_graph_net(model, {"dw5s1"});
+  ASSERT_EQ(second.output_shapes[0], (std::vector<int>{H, W, 3}));
+  second.net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  second.net.setInput(blob);
+  const cv::Mat dw = second.net.forward(second.output_layers[0]);
+  const Map want = conv(x, k6, 5, 5, 3, 1, true, nullptr);
+  for (int y = 0; y < H; ++y)
+    for (int xx = 0; xx < W; ++xx)
+      for (int k = 0; k < 3; ++k) EXPECT_NEAR(dw.ptr<float>()[(k * H + y) * W + xx], want.at(y, xx, k), 1e-3) << y << "," << xx << "," << k;
 }
 
 TEST(GraphImport, UnsupportedOpsAndMissingInputsAreNamedErrors) {
