@@ -46,6 +46,18 @@ fs::path find_nsfwjs_dir() {
   return fs::path(PHOTOATLAS_SOURCE_ROOT) / "models" / "nsfwjs" / "node_modules" / "nsfwjs";
 }
 
+// The CenterNet model files: $PHOTOATLAS_OBJECT_MODEL_DIR, next to an installed binary, or the source tree.
+fs::path find_object_model_dir() {
+  if (const char* env = std::getenv("PHOTOATLAS_OBJECT_MODEL_DIR")) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "photoatlas" / "human-models";
+    if (fs::is_regular_file(installed / "centernet.json")) return installed;
+  }
+  return fs::path(PHOTOATLAS_SOURCE_ROOT) / "models" / "human-models";
+}
+
 int run_command(const pipeline::RunOptions& options, bool quiet) {
   app::ProgressDisplay display(quiet);
   pipeline::RunObserver observer;
@@ -178,6 +190,14 @@ int main(int argc, char** argv) {
   run->add_option("--ontology", run_options.ontology,
                   "How an ImageNet classifier's classes are grouped: general, study, or a JSON or YAML file")
       ->default_val("general");
+  bool objects_on = false, objects_off = false;
+  run->add_flag("--objects", objects_on,
+                "COCO object tags from the CenterNet detector; an error when its model files are missing "
+                "(default: on when they are installed)");
+  run->add_flag("--no-objects", objects_off, "No object tags")->excludes("--objects");
+  run->add_option("--object-threshold", run_options.object_threshold, "Score an object tag needs")
+      ->default_val(0.3)
+      ->check(CLI::Range(0.0, 1.0));
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 
   std::string serve_dir;
@@ -199,6 +219,9 @@ int main(int argc, char** argv) {
     run_options.viewer_dir = find_viewer_dir(viewer_dir);
     run_options.k = k_text == "auto" ? 0 : std::stoi(k_text);
     run_options.nsfwjs_dir = find_nsfwjs_dir();
+    run_options.object_model_dir = find_object_model_dir();
+    run_options.objects = !objects_off;
+    run_options.objects_required = objects_on;
     if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
     return run_command(run_options, quiet);
   }

@@ -62,6 +62,7 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
        {"id", "name", "width", "height", "taken_at", "caption", "hashtags", "post_id", "camera", "latitude", "longitude",
         "class", "category"})
     header.emplace_back(column);
+  if (!content.objects_model.empty()) header.emplace_back("objects");
   write_csv_row(out, header);
   for (std::size_t i = 0; i < content.images.size(); ++i) {
     const auto& image = content.images[i];
@@ -86,6 +87,14 @@ void write_points_csv(const AtlasContent& content, const fs::path& file) {
     row.push_back(image.longitude ? format_degrees(*image.longitude) : "");
     row.push_back(image.class_name);
     row.push_back(image.category);
+    if (!content.objects_model.empty()) {
+      std::string objects;  // "person ×3, dog"
+      for (const auto& tag : image.objects) {
+        objects += (objects.empty() ? "" : ", ") + tag.label;
+        if (tag.count > 1) objects += " \u00d7" + std::to_string(tag.count);
+      }
+      row.push_back(objects);
+    }
     write_csv_row(out, row);
   }
   out.close();
@@ -174,6 +183,11 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
       for (const auto& [name, probability] : image.top_classes) top.push_back({name, probability});
       entry["top_classes"] = std::move(top);
     }
+    if (!image.objects.empty()) {
+      json objects = json::array();
+      for (const auto& tag : image.objects) objects.push_back({tag.label, tag.count, std::round(tag.score * 1000.0) / 1000.0});
+      entry["objects"] = std::move(objects);
+    }
     images.push_back(std::move(entry));
   }
   json layouts = json::array();
@@ -196,6 +210,10 @@ void write_atlas_json(const AtlasContent& content, const fs::path& atlas_dir, co
   }
   if (!content.duplicate_groups.empty()) doc["duplicate_groups"] = content.duplicate_groups;
   if (!content.categories.empty()) doc["categories"] = content.categories;
+  if (!content.categories_source.empty()) doc["categories_source"] = content.categories_source;
+  if (!content.objects_model.empty())
+    doc["objects"] = {{"model", content.objects_model},
+                      {"threshold", std::round(static_cast<double>(content.objects_threshold) * 1000.0) / 1000.0}};
   // File names may hold bytes that are not UTF-8; replace them rather than fail the run.
   write_file(atlas_dir / "data" / "atlas.json", doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }

@@ -24,6 +24,13 @@ struct Layout {
   std::vector<std::pair<int, double>> k_curve;  // when k was chosen automatically: (k, silhouette) tried
 };
 
+// One object label found in an image (detect::ObjectTag): how many times, and the best score.
+struct ObjectTagEntry {
+  std::string label;
+  int count = 0;
+  float score = 0;
+};
+
 // An image as the atlas lists it: its record plus what decoding learned.
 struct AtlasImage {
   ImageRecord record;
@@ -36,6 +43,8 @@ struct AtlasImage {
   std::string class_name;
   std::string category;
   std::vector<std::pair<std::string, float>> top_classes;
+  // When the object detector ran: its labels above the threshold, best score first.
+  std::vector<ObjectTagEntry> objects;
 };
 
 struct AtlasContent {
@@ -49,6 +58,11 @@ struct AtlasContent {
   std::string similar_features;    // the layout id whose features were compared
   std::vector<std::vector<std::size_t>> duplicate_groups;  // near-duplicates, image indices
   std::vector<std::string> categories;  // the ontology's categories in legend order, when classified
+  // Where the categories come from: "imagenet" (a classifier) or "objects" (COCO labels, approximate).
+  std::string categories_source;
+  // When the object detector ran: its features id and the score threshold of the tags (else empty).
+  std::string objects_model;
+  float objects_threshold = 0;
 };
 
 struct AtlasOptions {

@@ -220,7 +220,7 @@ std::size_t element_bytes(const nlohmann::json& spec) {
     throw std::runtime_error("weight " + spec.value("name", "?") + ": unsupported quantization " + dtype);
   }
   const std::string dtype = spec.value("dtype", "float32");
-  if (dtype == "float32") return 4;
+  if (dtype == "float32" || dtype == "int32") return 4;  // int32: shape and axis constants of graph models
   throw std::runtime_error("weight " + spec.value("name", "?") + ": unsupported dtype " + dtype);
 }
 
@@ -314,6 +314,12 @@ std::map<std::string, Tensor> decode_weights(const nlohmann::json& manifest,
             const unsigned v = width == 1 ? p[i] : static_cast<unsigned>(p[2 * i] | (p[2 * i + 1] << 8));
             tensor.values[i] = static_cast<float>(static_cast<double>(v) * scale + min);
           }
+        }
+      } else if (spec.value("dtype", "float32") == "int32") {
+        for (std::size_t i = 0; i < count; ++i) {
+          std::int32_t v;
+          std::memcpy(&v, p + 4 * i, sizeof v);
+          tensor.values[i] = static_cast<float>(v);
         }
       } else {
         std::memcpy(tensor.values.data(), p, count * sizeof(float));  // little-endian float32, as on x86/ARM

@@ -34,7 +34,7 @@ struct LayersModel {
 // Decodes the weights of a manifest group list ([{paths, weights: [{name, shape, dtype,
 // quantization?}]}]) given each group's bytes (its shards concatenated, in `paths` order).
 // Quantised values are dequantised as float32(double(q) * scale + min), which is what
-// tf.io.decodeWeights does; float16 quantisation and plain float32 are read too.
+// tf.io.decodeWeights does; float16 quantisation, plain float32 and int32 (as floats) are read too.
 std::map<std::string, Tensor> decode_weights(const nlohmann::json& manifest,
                                              const std::vector<std::vector<std::uint8_t>>& group_bytes);
 

@@ -171,7 +171,8 @@ std::vector<std::ptrdiff_t> cluster_medoids(const FloatMatrix& features, const s
 }
 
 std::vector<ClusterName> name_clusters_by_tags(const std::vector<int>& cluster_labels,
-                                               const std::vector<std::vector<std::string>>& tags, double min_share) {
+                                               const std::vector<std::vector<std::string>>& tags, double min_share,
+                                               const std::string& prefix) {
   if (cluster_labels.size() != tags.size()) throw std::invalid_argument("one tag list per point is needed");
   int k = 0;
   for (int label : cluster_labels) k = std::max(k, label + 1);
@@ -193,8 +194,8 @@ std::vector<ClusterName> name_clusters_by_tags(const std::vector<int>& cluster_l
       names[c].top.emplace_back(ranked[t].first, static_cast<double>(ranked[t].second) / names[c].size);
     const auto& top = names[c].top;
     if (!top.empty() && top[0].second >= min_share) {
-      names[c].name = "#" + top[0].first;
-      if (top.size() > 1 && top[1].second >= min_share) names[c].name += " · #" + top[1].first;
+      names[c].name = prefix + top[0].first;
+      if (top.size() > 1 && top[1].second >= min_share) names[c].name += " · " + prefix + top[1].first;
     }
   }
   return names;

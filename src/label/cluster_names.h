@@ -40,10 +40,11 @@ std::vector<ClusterName> name_clusters(const std::vector<int>& cluster_labels, c
 // Names clusters by their members' hashtags (Instagram captions): a cluster where one tag is on at
 // least `min_share` of the members is named "#tag", or "#tag · #other" when a second one reaches
 // `min_share` too. Clusters without such a tag get an empty name (the caller keeps its own).
-// `top` lists up to three tags by share.
+// `top` lists up to three tags by share. `prefix` goes before each tag in the name ("" for object
+// labels: "bicycle · person").
 std::vector<ClusterName> name_clusters_by_tags(const std::vector<int>& cluster_labels,
                                                const std::vector<std::vector<std::string>>& tags,
-                                               double min_share = 0.25);
+                                               double min_share = 0.25, const std::string& prefix = "#");
 
 struct MedoidOptions {
   std::size_t exact_limit = 1000;  // clusters up to this size get the exact medoid (all pairs)

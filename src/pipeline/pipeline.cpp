@@ -26,8 +26,10 @@
 #include "features/onnx_model.h"
 #include "features/phash.h"
 #include "features/raw_pixels.h"
+#include "detect/objects.h"
 #include "ingest/discover.h"
 #include "label/cluster_names.h"
+#include "label/object_categories.h"
 #include "label/ontology.h"
 #include "label/wordnet.h"
 #include "store/sqlite_cache.h"
@@ -97,7 +99,54 @@ std::vector<std::string> assign_classes(const FloatMatrix& probabilities, const 
       categories.push_back(image.category);
     }
   }
-  if (!categories.empty()) content.categories = ontology->categories();
+  if (!categories.empty()) {
+    content.categories = ontology->categories();
+    content.categories_source = "imagenet";
+  }
+  return categories;
+}
+
+// Object tags of every image from the detector's rows; when no classifier gave categories, each
+// image's category from its object labels in the COCO ontology (approximate). Returns those
+// categories (empty when a classifier ran or the ontology is unavailable) and fills `labels` with
+// each image's object labels (for naming clusters).
+std::vector<std::string> assign_objects(const FloatMatrix& rows, const detect::ObjectExtractor& extractor,
+                                        bool classified, const RunOptions& options, const RunObserver& observer,
+                                        atlas::AtlasContent& content, std::vector<std::vector<std::string>>& labels) {
+  content.objects_model = extractor.id();
+  content.objects_threshold = options.object_threshold;
+  std::optional<label::LabelOntology> ontology;
+  if (!classified) {
+    try {
+      ontology = label::LabelOntology::load_named(options.object_ontology, detect::coco_labels());
+    } catch (const std::exception& e) {
+      note(observer, std::string("warning: no categories from object tags: ") + e.what());
+    }
+  }
+  std::vector<std::string> categories;
+  std::size_t tagged = 0;
+  for (std::size_t i = 0; i < content.images.size(); ++i) {
+    const auto tags = detect::object_tags(detect::detections_from_row(rows.row_span(i)), options.object_threshold);
+    std::vector<std::string> names;
+    for (const auto& tag : tags) {
+      content.images[i].objects.push_back({tag.label, tag.count, tag.best_score});
+      names.push_back(tag.label);
+    }
+    tagged += !tags.empty();
+    if (ontology) {
+      content.images[i].category = ontology->category_of_labels(names);
+      categories.push_back(content.images[i].category);
+    }
+    labels.push_back(std::move(names));
+  }
+  if (ontology) {
+    content.categories = ontology->categories();
+    content.categories_source = "objects";
+  }
+  std::ostringstream message;
+  message << "object tags on " << tagged << " of " << content.images.size() << " photos (score >= "
+          << options.object_threshold << ")";
+  note(observer, message.str());
   return categories;
 }
 
@@ -192,6 +241,7 @@ FloatMatrix embed_layout(const FloatMatrix& reduced, const std::vector<std::stri
 atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id, const std::string& name,
                            const std::vector<std::vector<std::string>>& tags,
                            const std::vector<std::string>& categories, const std::vector<std::string>& classes,
+                           const std::vector<std::vector<std::string>>& objects,
                            const std::unordered_map<std::string, std::pair<float, float>>* previous,
                            const RunOptions& options, const RunObserver& observer, RunSummary& summary,
                            FloatMatrix& reduced) {
@@ -262,10 +312,12 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
   }
   {
     // Names: the members' dominant categories (or classes) when a classifier ran, else their
-    // dominant hashtags when captions have them, else a number.
+    // dominant hashtags when captions have them, else their dominant object labels, else a number.
     const auto by_category = categories.empty() ? std::vector<label::ClusterName>{}
                                                 : label::name_clusters(layout.cluster, categories, classes);
     const auto by_tags = label::name_clusters_by_tags(layout.cluster, tags);
+    const auto by_objects = objects.empty() ? std::vector<label::ClusterName>{}
+                                            : label::name_clusters_by_tags(layout.cluster, objects, 0.3, "");
     for (int c = 0; c < clusters; ++c) {
       const auto i = static_cast<std::size_t>(c);
       if (i < by_category.size() && !by_category[i].name.empty() && by_category[i].name != "Mixed" &&
@@ -273,6 +325,8 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
         layout.cluster_names.push_back(by_category[i].name);
       else if (i < by_tags.size() && !by_tags[i].name.empty())
         layout.cluster_names.push_back(by_tags[i].name);
+      else if (i < by_objects.size() && !by_objects[i].name.empty())
+        layout.cluster_names.push_back(by_objects[i].name);
       else
         layout.cluster_names.push_back("Cluster " + std::to_string(c + 1));
     }
@@ -362,6 +416,20 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
       note(observer, std::string("warning: no CNN map: ") + e.what());
     }
   }
+  // COCO object tags: a missing model costs the tags, not the run, unless they were asked for.
+  std::unique_ptr<detect::ObjectExtractor> objects;
+  std::size_t objects_matrix = 0;
+  if (options.objects) {
+    try {
+      objects = std::make_unique<detect::ObjectExtractor>(detect::CenterNet::load(options.object_model_dir));
+      objects_matrix = extractors.size();
+      extractors.push_back(objects.get());
+      note(observer, "object tags: " + objects->id());
+    } catch (const std::exception& e) {
+      if (options.objects_required) throw;
+      note(observer, std::string("no object tags: ") + e.what());
+    }
+  }
   features::ComputedFeatures computed;
   std::vector<std::uint64_t> phashes(collection.images.size(), 0);
   {
@@ -408,6 +476,12 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
 
   std::vector<std::string> categories;  // per image, when a classifier ran
   if (classifier) categories = assign_classes(computed.matrices[2].values, *classifier, options, observer, content);
+  std::vector<std::vector<std::string>> object_labels;  // per image, when the detector ran
+  if (objects) {
+    std::vector<std::string> object_categories = assign_objects(
+        computed.matrices[objects_matrix].values, *objects, classifier != nullptr, options, observer, content, object_labels);
+    if (!classifier) categories = std::move(object_categories);
+  }
   std::vector<std::vector<std::string>> tags;
   std::vector<std::string> classes;
   for (const auto& image : content.images) {
@@ -424,13 +498,15 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   };
   FloatMatrix raw_reduced, cnn_reduced;
   content.layouts.push_back(
-      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, categories, classes, previous_of("raw"), options,
+      build_layout(computed.matrices[0], "raw", "Raw pixels", tags, classifier ? categories : std::vector<std::string>{},
+                   classes, object_labels, previous_of("raw"), options,
                    observer, summary, raw_reduced));
   if (cnn) {
     // The model as the user named it (a file by its name); the layout's features id has the details.
     const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
     content.layouts.push_back(
-        build_layout(computed.matrices[1], "cnn", name, tags, categories, classes, previous_of("cnn"), options,
+        build_layout(computed.matrices[1], "cnn", name, tags, classifier ? categories : std::vector<std::string>{},
+                     classes, object_labels, previous_of("cnn"), options,
                      observer, summary, cnn_reduced));
   }
   {

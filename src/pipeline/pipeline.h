@@ -48,6 +48,13 @@ struct RunOptions {
   int cnn_input_size = 0;                     // ONNX models: input side; 0 = the preset's / the model's
   std::vector<float> cnn_mean, cnn_std;       // ONNX models: 3 values each to override the normalisation
   std::filesystem::path models_dir;           // `photoatlas models` folder; empty = the default
+  // COCO object tags from the CenterNet detector (models/human-models): on by default, skipped with a
+  // note when the model files are absent unless `objects_required` (the user asked for them).
+  bool objects = true;
+  bool objects_required = false;
+  float object_threshold = 0.3f;              // a tag needs a detection scoring at least this
+  std::filesystem::path object_model_dir;     // folder with centernet.json + .bin
+  std::string object_ontology = "coco";       // COCO labels -> categories when no ImageNet classifier ran
   std::string title = "photoatlas";
 };
 

@@ -8,7 +8,7 @@
 // writes the layouts as binary arrays (data/*.f32, *.u16) and packs the thumbnails into a sprite
 // sheet (data/sprites-0.jpg + data/sprite-sizes.u8), as src/atlas/{binary,sprites}.cpp do. Version 2 also
 // writes every optional field of the format: similar images (data/similar.u32), duplicate_groups (images
-// 27-29 are copies of 0 and 5), cluster medoids, class/top_classes/category/tags/post/camera/gps, and
+// 27-29 are copies of 0 and 5), cluster medoids, class/top_classes/category/tags/objects/post/camera/gps, and
 // captions, a category and a camera with markup in them (the viewer must show them as text).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -197,6 +197,9 @@ export async function makeFixture(out, page, { layouts = 2, count = 30, k, seed 
       im.top_classes = [[im.class, 0.61], ['cup', 0.12], ['<script>alert(1)</script>', 0.004], ['plate', 0.0004]];
     }
     if (version >= 2) {
+      // COCO object tags ([label, count, best score]); one label with markup (must stay text)
+      if (i % 3 === 1) im.objects = [['person', 1 + (i % 4), 0.61], ['bicycle', 1, 0.45]];
+      if (i % 5 === 2) im.objects = [['cup', 1, 0.4], ...(i === 7 ? [['<b>cake</b>', 2, 0.33]] : [])];
       if (i < 6) im.post = 'C0ffeePost1'; // one carousel
       if (i % 2 === 0) im.camera = 'FUJIFILM X100V';
       if (i === 7) im.camera = '<img src=x onerror="window.__pwned=true">';

@@ -418,7 +418,7 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     const term = target.name.slice(0, Math.min(6, target.name.length)).toLowerCase();
     const expected = s.atlas.images
       .map((im, i) => [im, i])
-      .filter(([im]) => [im.name, im.path, im.caption ?? '', im.class ?? '', im.category ?? '', (im.tags ?? []).join(' ')].join('\n').toLowerCase().includes(term))
+      .filter(([im]) => [im.name, im.path, im.caption ?? '', im.class ?? '', im.category ?? '', (im.tags ?? []).join(' '), ...(im.objects ?? []).map((o) => o[0])].join('\n').toLowerCase().includes(term))
       .map(([, i]) => i);
     await box.fill(term);
     await box.press('Enter');
@@ -669,6 +669,63 @@ describe('photoatlas viewer', { timeout: 420_000 }, () => {
     assert.equal(await api(() => window.__photoatlas.highlightedCategory()), name);
     await entry.click();
     await closeDetail();
+  });
+
+  it('object tags: the Objects legend keeps the photos with a label bright; hover, detail panel and search show them', async () => {
+    const tagged = s.atlas.images.flatMap((im, i) => (im.objects?.length ? [i] : []));
+    const legend = s.page.locator('[data-testid="object-legend"]');
+    if (tagged.length === 0) {
+      log(`no object tags in this atlas (${s.atlas.objects ? 'nothing found in the drawn photos' : 'no detector'}): objects checked with the fixture`);
+      assert.equal(await legend.count(), 0);
+      return;
+    }
+    const members = (label) => s.atlas.images.flatMap((im, i) => (im.objects?.some((o) => o[0] === label) ? [i] : []));
+    const labels = [...new Set(tagged.flatMap((i) => s.atlas.images[i].objects.map((o) => o[0])))];
+    const entries = s.page.locator('[data-testid="object-entry"]');
+    assert.equal(await entries.count(), labels.length);
+    const names = await entries.evaluateAll((l) => l.map((e) => e.dataset.object));
+    assert.deepEqual([...names].sort(), [...labels].sort());
+    for (let k = 1; k < names.length; k++) assert.ok(members(names[k - 1]).length >= members(names[k]).length, 'most frequent first');
+    for (let k = 0; k < names.length; k++) {
+      assert.equal(await entries.nth(k).locator('.legend-name').textContent(), names[k]);
+      assert.equal(await entries.nth(k).locator('.legend-name').evaluate((e) => e.childElementCount), 0);
+    }
+    const entry = entries.nth(0);
+    const name = names[0];
+    await entry.click();
+    assert.equal(await entry.getAttribute('aria-pressed'), 'true');
+    assert.equal(await api(() => window.__photoatlas.highlightedObject()), name);
+    assert.deepEqual(await api(() => window.__photoatlas.emphasized()), members(name));
+    await s.page.waitForTimeout(100);
+    await s.page.screenshot({ path: path.join(ARTIFACTS, 'viewer-objects.png') });
+    // hover: "person ×3, bicycle"
+    const id = layoutIds()[0];
+    const m = members(name)[0];
+    const p = await api(([l, i]) => window.__photoatlas.screenPositionOf(l, i), [id, m]);
+    await s.page.mouse.move(p.x, p.y);
+    await s.page.waitForFunction((i) => window.__photoatlas.hoveredImage() === i, m, { timeout: 5000 });
+    const text = await s.page.textContent('[data-testid="tooltip-labels"]');
+    for (const [label, count] of s.atlas.images[m].objects) assert.ok(text.includes(count > 1 ? `${label} ×${count}` : label), `tooltip "${text}"`);
+    await s.page.mouse.move(3, 3);
+    await entry.click();
+    assert.equal(await api(() => window.__photoatlas.highlightedObject()), null);
+    assert.equal(await api(() => window.__photoatlas.emphasized()), null);
+    // detail panel: one chip per label; a click sets the same filter
+    await openDetail(id, m);
+    const chips = s.page.locator('[data-testid="detail-object"]');
+    assert.equal(await chips.count(), s.atlas.images[m].objects.length);
+    await chips.first().click();
+    assert.equal(await api(() => window.__photoatlas.highlightedObject()), s.atlas.images[m].objects[0][0]);
+    await closeDetail();
+    await s.page.locator(`[data-testid="object-entry"][data-object="${s.atlas.images[m].objects[0][0]}"]`).click();
+    assert.equal(await api(() => window.__photoatlas.highlightedObject()), null);
+    // search finds photos by object label
+    await s.page.fill('[data-testid="search"]', name);
+    await s.page.waitForFunction(() => window.__photoatlas.searchMatches() !== null, null, { timeout: 5000 });
+    const found = await api(() => window.__photoatlas.searchMatches());
+    for (const i of members(name)) assert.ok(found.includes(i), `search "${name}" finds image ${i}`);
+    await s.page.fill('[data-testid="search"]', '');
+    await s.page.waitForFunction(() => window.__photoatlas.searchMatches() === null, null, { timeout: 5000 });
   });
 
   it('near-duplicates: the toggle keeps only grouped photos bright, the detail panel lists the group', async () => {

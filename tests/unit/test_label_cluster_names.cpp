@@ -175,3 +175,14 @@ TEST(ClusterNamesByTags, DominantHashtagsNameTheCluster) {
   EXPECT_EQ(names[2].size, 1u);
   EXPECT_THROW(photoatlas::label::name_clusters_by_tags({0, 1}, {{}}), std::invalid_argument);
 }
+
+TEST(ClusterNamesByTags, ObjectLabelsGoWithoutAHashAndNeedTheirShare) {
+  // The pipeline names clusters by dominant object labels (COCO) with no prefix and a 30% share.
+  const std::vector<int> labels = {0, 0, 0, 1, 1, 1, 1};
+  const std::vector<std::vector<std::string>> objects = {
+      {"bicycle", "person"}, {"bicycle"}, {"person", "bicycle"}, {"cup"}, {}, {}, {}};
+  const auto names = photoatlas::label::name_clusters_by_tags(labels, objects, 0.3, "");
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0].name, "bicycle · person");
+  EXPECT_EQ(names[1].name, "");  // one cup in four photos is not enough
+}

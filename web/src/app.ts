@@ -6,7 +6,7 @@ import type { ParsedAtlas } from './data';
 import { safeThumbUrl } from './data';
 import { DetailPanel } from './detail';
 import { el } from './dom';
-import { CategoryLegend } from './legend';
+import { CategoryLegend, ObjectLegend } from './legend';
 import { combineFilters } from './meta';
 import { clusterColor } from './palette';
 import { Panel, type Arrangement, type PanelHost } from './panel';
@@ -47,7 +47,9 @@ export interface PhotoatlasTestApi {
   highlightedCategory(): string | null;
   /** Whether "Show near-duplicates" is on. */
   duplicatesOnly(): boolean;
-  /** Indices of the images the app-wide filters keep bright (search AND lasso AND category AND duplicates), or null when none is active. */
+  /** The object label chosen in the Objects legend, or null. */
+  highlightedObject(): string | null;
+  /** Indices of the images the app-wide filters keep bright (search AND lasso AND category AND objects AND duplicates), or null when none is active. */
   emphasized(): number[] | null;
 }
 
@@ -74,10 +76,12 @@ export class App implements PanelHost {
   private searchTimer = 0;
   private spritesRequested = false;
   private category: number | null = null;
+  private object: number | null = null;
   private dupOnly = false;
   private detail: DetailPanel | null = null;
   private returnFocus: HTMLElement | null = null;
   private categoryLegend: CategoryLegend | null = null;
+  private objectLegend: ObjectLegend | null = null;
   private readonly filterBar: HTMLElement;
   private readonly workspace: HTMLElement;
   private readonly lod = new Map<number, { img: HTMLImageElement; entry: LodEntry | null }>();
@@ -199,6 +203,7 @@ export class App implements PanelHost {
       close: () => this.closeDetail(),
       highlightCluster: (layoutId, c) => this.panel(layoutId)?.setHighlightedCluster(c),
       highlightCategory: (c) => this.setCategory(c),
+      highlightObject: (t) => this.setObject(t),
     });
     this.workspace.append(this.detail.element);
     for (const p of this.panels) p.mount();
@@ -249,6 +254,7 @@ export class App implements PanelHost {
         categoryOf: a?.categories?.of ?? null,
         duplicatesOnly: this.dupOnly,
         groupOf: a?.duplicates?.groupOf ?? null,
+        objectMembers: this.object === null ? null : (a?.objects?.members[this.object] ?? null),
       },
       this.filterMask, // reused: the panels re-read it when filterVersion changes
     );
@@ -261,9 +267,18 @@ export class App implements PanelHost {
     const items: HTMLElement[] = [];
     if (atlas.categories) {
       const group = el('div', { class: 'filter-group' });
-      group.append(el('span', { class: 'filter-label', 'aria-hidden': 'true' }, 'Categories'));
+      // Categories from object tags are a first approximation (a cup stands for Coffee): say so.
+      const label = atlas.categoriesApproximate ? 'Categories (approximate, from object tags)' : 'Categories';
+      group.append(el('span', { class: 'filter-label', 'data-testid': 'category-legend-label', 'aria-hidden': 'true' }, label));
       this.categoryLegend = new CategoryLegend(atlas.categories, (c) => this.setCategory(this.category === c ? null : c));
       group.append(this.categoryLegend.element);
+      items.push(group);
+    }
+    if (atlas.objects) {
+      const group = el('div', { class: 'filter-group' });
+      group.append(el('span', { class: 'filter-label', 'aria-hidden': 'true' }, 'Objects'));
+      this.objectLegend = new ObjectLegend(atlas.objects, (t) => this.setObject(this.object === t ? null : t));
+      group.append(this.objectLegend.element);
       items.push(group);
     }
     if (atlas.duplicates) {
@@ -290,6 +305,13 @@ export class App implements PanelHost {
     const n = this.atlas?.categories?.names.length ?? 0;
     this.category = c !== null && c >= 0 && c < n ? c : null;
     this.categoryLegend?.setHighlighted(this.category);
+    this.updateFilter();
+  }
+
+  setObject(t: number | null): void {
+    const n = this.atlas?.objects?.names.length ?? 0;
+    this.object = t !== null && t >= 0 && t < n ? t : null;
+    this.objectLegend?.setHighlighted(this.object);
     this.updateFilter();
   }
 
@@ -490,6 +512,9 @@ export class App implements PanelHost {
       },
       duplicatesOnly() {
         return app.dupOnly;
+      },
+      highlightedObject() {
+        return app.object === null ? null : (app.atlas?.objects?.names[app.object] ?? null);
       },
       emphasized() {
         const m = app.filterMask;

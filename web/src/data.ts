@@ -1,6 +1,7 @@
 // Data loading: fetch data/atlas.json (+ the binary arrays a version-2 file references), check it
 // against the contract (docs/atlas-format.md), convert to typed arrays.
 import { categoryIndex } from './meta';
+import { objectIndex, parseObjects, type ObjectIndex } from './objects';
 import { NO_NEIGHBOR, type AtlasCluster, type AtlasImage, type CategoryInfo, type DuplicateInfo, type LayoutData, type SimilarInfo, type SpriteInfo } from './types';
 
 export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
@@ -93,6 +94,10 @@ export interface ParsedAtlas {
   duplicates: DuplicateInfo | null;
   /** The images' categories (null when no image has one). */
   categories: CategoryInfo | null;
+  /** True when the categories come from object tags (approximate), not from an ImageNet classifier. */
+  categoriesApproximate: boolean;
+  /** COCO object labels and the images carrying each (null when no image has a tag). */
+  objects: ObjectIndex | null;
 }
 
 /**
@@ -150,6 +155,8 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
       }
       if (top.length) img.top_classes = top;
     }
+    const objects = parseObjects(im.objects);
+    if (objects) img.objects = objects;
     outImages[i] = img;
   }
 
@@ -211,6 +218,8 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
     similar: parseSimilar(raw.similar, count, bins, refsAllowed),
     duplicates: parseDuplicates(raw.duplicate_groups, count),
     categories: categoryIndex(outImages),
+    categoriesApproximate: raw.categories_source === 'objects',
+    objects: objectIndex(outImages),
   };
 }
 

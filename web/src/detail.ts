@@ -18,6 +18,8 @@ export interface DetailHost {
   /** Highlight cluster c of a layout / a category (the buttons in the panel). */
   highlightCluster(layoutId: string, c: number): void;
   highlightCategory(c: number): void;
+  /** Keep only the photos carrying object label t (index into ParsedAtlas.objects.names) bright. */
+  highlightObject?(t: number): void;
 }
 
 const MAX_IMAGE = 304;
@@ -107,6 +109,20 @@ export class DetailPanel {
         b.addEventListener('click', () => this.host.highlightCategory(c));
         row('Category', 'detail-category-row', b);
       } else row('Category', 'detail-category', im.category);
+    }
+    if (im.objects?.length) {
+      // One chip per label, "person ×3 67%": a click keeps the photos with that object bright.
+      const list = el('div', { class: 'detail-objects' });
+      for (const [label, count, score] of im.objects) {
+        const t = a.objects?.names.indexOf(label) ?? -1;
+        const b = el('button', { type: 'button', class: 'chip', 'data-testid': 'detail-object', 'data-object': label,
+          title: `Highlight the photos with ${label} (best score ${formatProbability(score)})` },
+        count > 1 ? `${label} ×${count}` : label);
+        if (t >= 0 && this.host.highlightObject) b.addEventListener('click', () => this.host.highlightObject!(t));
+        else b.disabled = true;
+        list.append(b);
+      }
+      row('Objects', 'detail-objects', list);
     }
     if (a.layouts.length) {
       const list = el('div', { class: 'detail-clusters' });

@@ -3,6 +3,7 @@
 // under each map; the category legend (categories are per image, the same in every layout) is
 // app-wide, in the filter bar.
 import { el } from './dom';
+import type { ObjectIndex } from './objects';
 import type { CategoryInfo, LayoutData } from './types';
 
 interface Entry {
@@ -79,6 +80,24 @@ export class Legend extends ToggleLegend {
       })),
       onToggle,
     );
+  }
+}
+
+/** Object-tag legend (app-wide): one entry per COCO label, most frequent first. */
+export class ObjectLegend extends ToggleLegend {
+  constructor(objects: ObjectIndex, onToggle: (label: number) => void) {
+    super(
+      { 'aria-label': 'Objects', 'data-testid': 'object-legend' },
+      'object-entry',
+      objects.names.map((name, i) => ({
+        name,
+        size: objects.members[i]!.length,
+        title: `Highlight the photos with ${name}`,
+        data: { object: name },
+      })),
+      onToggle,
+    );
+    this.element.classList.add('legend-inline');
   }
 }
 

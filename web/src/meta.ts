@@ -1,5 +1,6 @@
 // Per-image lookups computed once after loading (categories, similar-image rows, the app-wide filter
 // mask) and the text formats of the detail panel. Pure functions, no DOM: unit-tested in test/meta.test.ts.
+import { formatObjects } from './objects';
 import { NO_CATEGORY, NO_NEIGHBOR, type AtlasImage, type CategoryInfo, type SimilarInfo } from './types';
 
 /** The distinct categories, most frequent first (ties by name), and each image's index into them; null if none. */
@@ -56,6 +57,8 @@ export interface FilterParts {
   /** Only images in a near-duplicate group. */
   duplicatesOnly: boolean;
   groupOf: Int32Array | null;
+  /** Only images carrying the chosen object label: their ascending indices (null: no object filter). */
+  objectMembers?: ArrayLike<number> | null;
 }
 
 /**
@@ -66,7 +69,8 @@ export function combineFilters(p: FilterParts, reuse?: Uint8Array | null): Uint8
   const n = p.count;
   const useCat = p.category !== null && p.categoryOf !== null;
   const useDup = p.duplicatesOnly && p.groupOf !== null;
-  if (!p.matches && p.selected.length === 0 && !useCat && !useDup) return null;
+  const useObj = p.objectMembers != null;
+  if (!p.matches && p.selected.length === 0 && !useCat && !useDup && !useObj) return null;
   const m = reuse && reuse.length === n ? reuse : new Uint8Array(n);
   if (p.matches) {
     m.fill(0);
@@ -87,6 +91,15 @@ export function combineFilters(p: FilterParts, reuse?: Uint8Array | null): Uint8
   if (useDup) {
     const g = p.groupOf!;
     for (let i = 0; i < n; i++) if (g[i]! < 0) m[i] = 0;
+  }
+  if (useObj) {
+    // m &= members (ascending): walk both in step
+    const members = p.objectMembers!;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      while (k < members.length && members[k]! < i) k++;
+      if (k >= members.length || members[k] !== i) m[i] = 0;
+    }
   }
   return m;
 }
@@ -119,8 +132,8 @@ export function hashtags(tags: readonly string[] | undefined): string {
   return tags.map((t) => (t.startsWith('#') ? t : `#${t}`)).join(' ');
 }
 
-/** The tooltip's label line: class (else the top-1 of top_classes), category, hashtags, joined by " · ". */
+/** The tooltip's label line: class (else the top-1 of top_classes), category, hashtags, object tags, joined by " · ". */
 export function tooltipLabels(im: AtlasImage): string {
   const cls = im.class ?? im.top_classes?.[0]?.[0];
-  return [cls, im.category, hashtags(im.tags)].filter(Boolean).join(' · ');
+  return [cls, im.category, hashtags(im.tags), formatObjects(im.objects)].filter(Boolean).join(' · ');
 }

@@ -8,6 +8,7 @@ export function searchText(im: AtlasImage): string {
   if (im.class) s += `\n${im.class}`;
   if (im.category) s += `\n${im.category}`;
   if (im.tags?.length) s += `\n${im.tags.join(' ')}`;
+  if (im.objects?.length) s += `\n${im.objects.map((o) => o[0]).join('\n')}`;
   return s.toLowerCase();
 }
 

@@ -21,6 +21,8 @@ export interface AtlasImage {
   camera?: string;
   gps?: [number, number];
   top_classes?: [string, number][];
+  /** COCO object tags (docs/atlas-format.md "Object tags"): [label, count, best score], best first. */
+  objects?: [string, number, number][];
 }
 
 export interface AtlasCluster {
