@@ -29,6 +29,7 @@
 #include "label/cluster_names.h"
 #include "label/ontology.h"
 #include "label/wordnet.h"
+#include "pipeline/extractors.h"
 #include "store/sqlite_cache.h"
 
 namespace photoatlas::pipeline {
@@ -273,13 +274,16 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
 
 }  // namespace
 
-RunSummary run(const RunOptions& options, const RunObserver& observer) {
-  RunSummary summary;
-  summary.output = options.output;
-  // Fail before any work, not after an hour of it.
+void check_run_options(const RunOptions& options) {
   if (!options.viewer_dir.empty() && !std::filesystem::is_regular_file(options.viewer_dir / "index.html"))
     throw std::runtime_error("the viewer is not built (no index.html in " + options.viewer_dir.string() +
                              "); run scripts/build or pass --viewer-dir");
+}
+
+RunSummary run(const RunOptions& options, const RunObserver& observer) {
+  RunSummary summary;
+  // Fail before any work, not after an hour of it.
+  check_run_options(options);
 
   Collection collection;
   {
@@ -288,7 +292,17 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     discover_options.num_threads = options.num_threads;
     collection = ingest::discover(options.inputs, discover_options, stage.progress());
   }
-  summary.failures = collection.failures;
+  std::unique_ptr<store::SqliteCache> cache;
+  if (!options.cache_file.empty()) {
+    cache = std::make_unique<store::SqliteCache>(options.cache_file);
+  }
+  return build_atlas(collection, cache.get(), options, observer, std::move(summary));
+}
+
+RunSummary build_atlas(const Collection& collection, features::ImageCache* cache, const RunOptions& options,
+                       const RunObserver& observer, RunSummary summary) {
+  summary.output = options.output;
+  summary.failures.insert(summary.failures.end(), collection.failures.begin(), collection.failures.end());
   if (collection.posts > 0 || collection.videos_skipped > 0) {
     note(observer, "Instagram export: " + std::to_string(collection.posts) + " posts, " +
                        std::to_string(collection.videos_skipped) + " videos skipped");
@@ -300,46 +314,11 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   atlas::StagingDir staging(options.output);
   atlas::AtlasContent content;
   content.title = options.title;
-  std::unique_ptr<store::SqliteCache> cache;
-  if (!options.cache_file.empty()) {
-    cache = std::make_unique<store::SqliteCache>(options.cache_file);
-  }
 
-  features::RawPixelExtractor raw({options.raw_size});
-  std::vector<const features::Extractor*> extractors = {&raw};
-  std::unique_ptr<features::CnnExtractor> cnn;
-  std::unique_ptr<features::ClassifierExtractor> classifier;
-  if (options.cnn_model != "none" && !options.cnn_model.empty()) {
-    // A missing model costs the CNN map, not the run: the raw-pixel atlas is still worth having.
-    try {
-      features::CnnExtractorOptions cnn_options;
-      cnn_options.layer = options.cnn_layer;
-      cnn_options.l2_normalize = options.cnn_l2;
-      features::NetworkSpec spec;
-      spec.model = options.cnn_model;
-      spec.nsfwjs_dir = options.nsfwjs_dir;
-      spec.models_dir = options.models_dir;
-      spec.input_size = options.cnn_input_size;
-      if (options.cnn_mean.size() == 3) spec.mean = {options.cnn_mean[0], options.cnn_mean[1], options.cnn_mean[2]};
-      if (options.cnn_std.size() == 3) spec.std = {options.cnn_std[0], options.cnn_std[1], options.cnn_std[2]};
-      const std::shared_ptr<features::Network> network = features::load_network(spec);
-      cnn = std::make_unique<features::CnnExtractor>(network, cnn_options);
-      extractors.push_back(cnn.get());
-      note(observer, "CNN features: " + cnn->id() + " (" + std::to_string(cnn->dims()) + " dimensions)");
-      // An ImageNet classifier also names what is in each photo; one forward pass serves both.
-      auto onnx = std::dynamic_pointer_cast<features::OnnxModel>(network);
-      if (onnx && !onnx->class_layer().empty() && !onnx->labels().empty()) {
-        onnx->share_layers({cnn->layer(), onnx->class_layer()});
-        classifier = std::make_unique<features::ClassifierExtractor>(onnx);
-        extractors.push_back(classifier.get());
-        note(observer, "ImageNet classes from " + onnx->class_layer() + " (" +
-                           std::to_string(onnx->labels().size()) + " labels)");
-      }
-    } catch (const std::exception& e) {
-      if (!options.cnn_layer.empty() || options.cnn_model != "inception_v3") throw;  // asked for explicitly
-      note(observer, std::string("warning: no CNN map: ") + e.what());
-    }
-  }
+  const Extractors made = make_extractors(options, observer);
+  const features::CnnExtractor* cnn = made.cnn.get();
+  const features::ClassifierExtractor* classifier = made.classifier.get();
+  const std::vector<const features::Extractor*> extractors = made.all();
   features::ComputedFeatures computed;
   std::vector<std::uint64_t> phashes(collection.images.size(), 0);
   {
@@ -347,7 +326,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     features::ComputeOptions compute_options;
     compute_options.thumbnail_size = options.thumbnail_size;
     compute_options.num_threads = options.num_threads;
-    compute_options.cache = cache.get();
+    compute_options.cache = cache;
     computed = features::compute_features(
         collection, extractors, compute_options,
         [&](std::size_t index, const features::ImageProducts& products) {
@@ -366,7 +345,8 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   }
   if (cache) {
     note(observer, std::to_string(computed.decoded) + " of " + std::to_string(collection.images.size()) +
-                       " images decoded, the rest taken from the cache " + options.cache_file.string());
+                       " images decoded, the rest taken from the cache " +
+                       (options.cache_file.empty() ? std::string("(the shards)") : options.cache_file.string()));
   }
   for (std::size_t r = 0; r < computed.image_index.size(); ++r) {
     const features::ImageInfo& info = computed.info[r];

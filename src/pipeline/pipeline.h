@@ -10,6 +10,10 @@
 
 #include "core/collection.h"
 
+namespace photoatlas::features {
+class ImageCache;
+}
+
 namespace photoatlas::pipeline {
 
 struct RunOptions {
@@ -76,6 +80,16 @@ class NothingUsableError : public std::runtime_error {
   std::vector<Failure> failures;
 };
 
+// discover(options.inputs) → build_atlas.
 RunSummary run(const RunOptions& options, const RunObserver& observer = {});
+
+// Throws std::runtime_error for what would fail only after the work (an unbuilt viewer).
+void check_run_options(const RunOptions& options);
+
+// Everything after discovery: decode + features of `collection` (taken from `cache` where it has
+// them; null = compute all), the maps, clusters, and the atlas in options.output. `summary` holds
+// what came before (timings) and is completed. `merge` of shards calls this with a cache over the shards.
+RunSummary build_atlas(const Collection& collection, features::ImageCache* cache, const RunOptions& options,
+                       const RunObserver& observer = {}, RunSummary summary = {});
 
 }  // namespace photoatlas::pipeline
