@@ -140,8 +140,11 @@ int ShardCommands::run_mpi(const pipeline::RunOptions& options, bool quiet) cons
   return report_atlas_run(
       [&](const pipeline::RunObserver& observer) -> std::optional<pipeline::RunSummary> {
         const pipeline::MpiRunResult result = pipeline::run_mpi(options, shard_dir_, observer);
-        std::fprintf(stderr, "rank %d/%d: shard of %zu photos, %zu decoded now%s\n", result.rank, result.size,
-                     result.shard.photos, result.shard.decoded, result.shard.already_complete ? " (already complete)" : "");
+        double seconds = 0;
+        for (const auto& timing : result.shard.timings) seconds += timing.seconds;
+        std::fprintf(stderr, "rank %d/%d: shard of %zu photos, %zu decoded now%s, %.2f s\n", result.rank, result.size,
+                     result.shard.photos, result.shard.decoded,
+                     result.shard.already_complete ? " (already complete)" : "", seconds);
         return result.summary;  // ranks > 0: nothing more to report, the atlas is rank 0's
       },
       quiet);
