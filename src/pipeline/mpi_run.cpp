@@ -1,8 +1,17 @@
 #include "pipeline/mpi_run.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+
+#include "features/compute.h"
+#include "pipeline/extractors.h"
+#include "pipeline/mpi_pca.h"
+#include "store/shard_manifest.h"
+#include "store/sqlite_cache.h"
 
 #if PHOTOATLAS_WITH_MPI
 #include <mpi.h>
@@ -58,6 +67,74 @@ bool all_ranks_ok(bool ok) {
   return all == 1;
 }
 
+// This rank's photos (their positions in the collection) and their full feature matrices, read
+// back from its complete shard.
+struct LocalFeatures {
+  std::vector<std::uint64_t> positions;
+  std::vector<FeatureMatrix> matrices;  // the run's extractors in order: raw, cnn, classifier
+  std::vector<bool> reduce;             // per matrix: PCA it (raw, cnn) or keep it whole (class probabilities)
+};
+
+LocalFeatures load_own_features(const RunOptions& options, const fs::path& file) {
+  const auto manifest = store::read_shard_manifest(file);
+  if (!manifest) throw std::runtime_error(file.string() + " is incomplete");
+  const RunOptions shard_options = with_shard_settings(options, *manifest);
+  const Extractors made = make_extractors(shard_options, {});
+  Collection mine;
+  LocalFeatures local;
+  for (const auto& image : manifest->images) {
+    mine.images.push_back(image.record);
+    local.positions.push_back(image.position);
+  }
+  store::SqliteCache cache(file);
+  features::ComputeOptions compute_options;
+  compute_options.thumbnail_size = shard_options.thumbnail_size;
+  compute_options.num_threads = options.num_threads;
+  compute_options.cache = &cache;
+  features::ComputedFeatures computed = features::compute_features(mine, made.all(), compute_options);
+  if (computed.image_index.size() != mine.images.size())
+    throw std::runtime_error(file.string() + ": " + std::to_string(mine.images.size() - computed.image_index.size()) +
+                             " of its photos could not be read back");
+  local.matrices = std::move(computed.matrices);
+  for (const features::Extractor* extractor : made.all()) local.reduce.push_back(extractor != made.classifier.get());
+  return local;
+}
+
+// Rank 0 receives every rank's rows and puts each at its photo's place in `order` (positions of
+// the whole collection, ascending); other ranks get an empty matrix.
+FloatMatrix gather_rows(const FloatMatrix& rows, const std::vector<std::uint64_t>& positions,
+                        const std::vector<std::uint64_t>& order, int rank, int size) {
+  const int cols = static_cast<int>(rows.cols);
+  int mine = static_cast<int>(rows.rows);
+  std::vector<int> counts(static_cast<std::size_t>(size)), displacements(static_cast<std::size_t>(size));
+  MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    displacements[static_cast<std::size_t>(r)] = total;
+    total += counts[static_cast<std::size_t>(r)];
+  }
+  std::vector<std::uint64_t> all_positions(rank == 0 ? static_cast<std::size_t>(total) : 0);
+  MPI_Gatherv(positions.data(), mine, MPI_UINT64_T, all_positions.data(), counts.data(), displacements.data(),
+              MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  for (int r = 0; r < size; ++r) {
+    counts[static_cast<std::size_t>(r)] *= cols;
+    displacements[static_cast<std::size_t>(r)] *= cols;
+  }
+  std::vector<float> all_values(rank == 0 ? static_cast<std::size_t>(total) * rows.cols : 0);
+  MPI_Gatherv(rows.values.data(), mine * cols, MPI_FLOAT, all_values.data(), counts.data(), displacements.data(),
+              MPI_FLOAT, 0, MPI_COMM_WORLD);
+  if (rank != 0) return {};
+  if (static_cast<std::size_t>(total) != order.size())
+    throw std::runtime_error("the ranks hold " + std::to_string(total) + " photos, the shards list " +
+                             std::to_string(order.size()));
+  std::unordered_map<std::uint64_t, std::size_t> index_of;
+  for (std::size_t i = 0; i < order.size(); ++i) index_of[order[i]] = i;
+  FloatMatrix out(order.size(), rows.cols);
+  for (std::size_t g = 0; g < all_positions.size(); ++g)
+    std::copy_n(all_values.data() + g * rows.cols, rows.cols, out.row(index_of.at(all_positions[g])));
+  return out;
+}
+
 }  // namespace
 
 MpiRunResult run_mpi(const RunOptions& options, const fs::path& shard_dir_option, const RunObserver& observer) {
@@ -95,8 +172,66 @@ MpiRunResult run_mpi(const RunOptions& options, const fs::path& shard_dir_option
     throw std::runtime_error("rank " + std::to_string(mpi.rank) +
                              ": another rank failed; its shard is recomputed by the next run, finished shards are kept");
   }
-  // Thumbnails, layouts and the atlas from the shards, on rank 0 (docs/scaling.md: what limits it).
-  if (mpi.rank == 0) result.summary = merge_shards(files, options, mine);
+
+  // Every rank reads its own features back; rank 0 also opens all shards (the photo list and,
+  // later, the thumbnails).
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  LocalFeatures local;
+  std::optional<OpenShards> open;
+  try {
+    local = load_own_features(options, files[mpi.rank]);
+    if (mpi.rank == 0) open = open_shards(files, options);
+  } catch (const std::exception& e) {
+    error = "rank " + std::to_string(mpi.rank) + ": " + e.what();
+  }
+  // Every rank must have made the same extractors (a model missing on one node would break that).
+  int extractors = error.empty() ? static_cast<int>(local.matrices.size()) : -1, fewest = 0, most = 0;
+  MPI_Allreduce(&extractors, &fewest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&extractors, &most, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (fewest != most || fewest < 0) {
+    if (!error.empty()) throw std::runtime_error(error);
+    throw std::runtime_error("rank " + std::to_string(mpi.rank) +
+                             ": the ranks could not all read their shards back with the same feature extractors");
+  }
+  RunSummary summary;
+  summary.timings.push_back({"read shard features", seconds_since(start)});
+
+  // PCA across the ranks; only the reduced rows travel, to rank 0.
+  const std::vector<std::uint64_t> no_order;
+  ReducedFeatures reduced;
+  for (std::size_t e = 0; e < local.matrices.size(); ++e) {
+    const auto stage_start = std::chrono::steady_clock::now();
+    FloatMatrix rows;
+    double kept = -1.0;
+    const std::string name = local.matrices[e].extractor_id;
+    if (local.reduce[e]) {
+      DistributedPcaOptions pca_options;
+      pca_options.components = options.pca_components;
+      pca_options.seed = options.seed;
+      DistributedPcaResult pca = distributed_pca(local.matrices[e].values, pca_options);
+      rows = std::move(pca.projected);
+      kept = pca.variance_kept;
+    } else {
+      rows = std::move(local.matrices[e].values);
+    }
+    local.matrices[e].values = FloatMatrix();  // the full-width rows are no longer needed
+    FeatureMatrix gathered;
+    gathered.extractor_id = name;
+    gathered.values = gather_rows(rows, local.positions, mpi.rank == 0 ? open->positions : no_order, mpi.rank, mpi.size);
+    if (mpi.rank == 0)
+      for (const auto& record : open->collection.images) gathered.ids.push_back(record.id);
+    reduced.matrices.push_back(std::move(gathered));
+    reduced.variance_kept.push_back(kept);
+    summary.timings.push_back({name + (local.reduce[e] ? ": distributed PCA + gather" : ": gather"),
+                               seconds_since(stage_start)});
+  }
+
+  // Layouts, clusters and the atlas on rank 0 (docs/scaling.md: what limits it).
+  if (mpi.rank == 0)
+    result.summary = build_atlas(open->collection, open->cache.get(), open->options, mine, std::move(summary), &reduced);
   return result;
 }
 

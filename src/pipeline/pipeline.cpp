@@ -194,7 +194,7 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
                            const std::vector<std::string>& categories, const std::vector<std::string>& classes,
                            const std::unordered_map<std::string, std::pair<float, float>>* previous,
                            const RunOptions& options, const RunObserver& observer, RunSummary& summary,
-                           FloatMatrix& reduced) {
+                           FloatMatrix& reduced, double variance_kept_before = -1.0) {
   const std::size_t n = features.values.rows;
   {
     StageScope stage(observer, summary, id + ": PCA", 1);
@@ -207,8 +207,11 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     for (double v : pca.explained_variance) kept += v;
     std::ostringstream message;
     message.precision(3);
-    message << id << ": PCA to " << pca.projected.cols << " dimensions keeps "
-            << (pca.total_variance > 0 ? 100.0 * kept / pca.total_variance : 100.0) << "% of the variance";
+    // Input already reduced (distributed PCA): this PCA only rotates it; the variance kept is the reduction's.
+    const double fraction = variance_kept_before >= 0 ? variance_kept_before * (pca.total_variance > 0 ? kept / pca.total_variance : 1.0)
+                                                      : (pca.total_variance > 0 ? kept / pca.total_variance : 1.0);
+    message << id << ": PCA to " << pca.projected.cols << " dimensions keeps " << 100.0 * fraction
+            << "% of the variance" << (variance_kept_before >= 0 ? " (distributed over the ranks)" : "");
     note(observer, message.str());
     reduced = std::move(pca.projected);
   }
@@ -300,7 +303,7 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
 }
 
 RunSummary build_atlas(const Collection& collection, features::ImageCache* cache, const RunOptions& options,
-                       const RunObserver& observer, RunSummary summary) {
+                       const RunObserver& observer, RunSummary summary, const ReducedFeatures* reduced) {
   summary.output = options.output;
   summary.failures.insert(summary.failures.end(), collection.failures.begin(), collection.failures.end());
   if (collection.posts > 0 || collection.videos_skipped > 0) {
@@ -327,8 +330,9 @@ RunSummary build_atlas(const Collection& collection, features::ImageCache* cache
     compute_options.thumbnail_size = options.thumbnail_size;
     compute_options.num_threads = options.num_threads;
     compute_options.cache = cache;
+    // Reduced features given: only thumbnails and metadata are read, no full-width feature matrix is made.
     computed = features::compute_features(
-        collection, extractors, compute_options,
+        collection, reduced ? std::vector<const features::Extractor*>{} : extractors, compute_options,
         [&](std::size_t index, const features::ImageProducts& products) {
           atlas::write_thumbnail_file(staging.path(), collection.images[index].id, products.thumbnail_jpeg);
           // The perceptual hash from the thumbnail: cheap, and identical on cached re-runs.
@@ -339,6 +343,22 @@ RunSummary build_atlas(const Collection& collection, features::ImageCache* cache
   }
   summary.decoded = computed.decoded;
   summary.failures.insert(summary.failures.end(), computed.failures.begin(), computed.failures.end());
+  if (reduced) {
+    if (reduced->matrices.size() != extractors.size())
+      throw std::runtime_error("reduced features: " + std::to_string(reduced->matrices.size()) + " matrices for " +
+                               std::to_string(extractors.size()) + " extractors");
+    for (const FeatureMatrix& given : reduced->matrices) {
+      FeatureMatrix kept;
+      kept.extractor_id = given.extractor_id;
+      kept.values = FloatMatrix(computed.image_index.size(), given.values.cols);
+      for (std::size_t r = 0; r < computed.image_index.size(); ++r) {
+        const std::size_t i = computed.image_index[r];
+        kept.ids.push_back(given.ids.at(i));
+        std::copy_n(given.values.row(i), given.values.cols, kept.values.row(r));
+      }
+      computed.matrices.push_back(std::move(kept));
+    }
+  }
   if (computed.image_index.empty()) {
     throw NothingUsableError("none of the " + std::to_string(collection.images.size()) + " image files could be read",
                              summary.failures);
@@ -383,13 +403,13 @@ RunSummary build_atlas(const Collection& collection, features::ImageCache* cache
   FloatMatrix raw_reduced, cnn_reduced;
   content.layouts.push_back(
       build_layout(computed.matrices[0], "raw", "Raw pixels", tags, categories, classes, previous_of("raw"), options,
-                   observer, summary, raw_reduced));
+                   observer, summary, raw_reduced, reduced ? reduced->variance_kept.at(0) : -1.0));
   if (cnn) {
     // The model as the user named it (a file by its name); the layout's features id has the details.
     const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
     content.layouts.push_back(
         build_layout(computed.matrices[1], "cnn", name, tags, categories, classes, previous_of("cnn"), options,
-                     observer, summary, cnn_reduced));
+                     observer, summary, cnn_reduced, reduced ? reduced->variance_kept.at(1) : -1.0));
   }
   {
     // Similar images by the features that mean the most: the CNN's when present.

@@ -179,9 +179,14 @@ ShardSummary compute_shard(const RunOptions& options, const ShardSpec& shard, co
   return summary;
 }
 
-RunSummary merge_shards(const std::vector<fs::path>& shard_files, const RunOptions& options,
-                        const RunObserver& observer) {
-  check_run_options(options);
+RunOptions with_shard_settings(const RunOptions& options, const store::ShardManifest& manifest) {
+  RunOptions out = options;
+  apply_feature_settings(json::parse(manifest.feature_settings), out);
+  out.cache_file.clear();
+  return out;
+}
+
+OpenShards open_shards(const std::vector<fs::path>& shard_files, const RunOptions& options) {
   if (shard_files.empty()) throw std::runtime_error("merge needs the shard files");
 
   std::vector<std::string> problems;
@@ -233,13 +238,12 @@ RunSummary merge_shards(const std::vector<fs::path>& shard_files, const RunOptio
     throw std::runtime_error(message);
   }
 
-  RunOptions merged_options = options;
-  apply_feature_settings(json::parse(shards.begin()->second.second.feature_settings), merged_options);
-  merged_options.cache_file.clear();
+  OpenShards open;
+  open.options = with_shard_settings(options, shards.begin()->second.second);
 
   // The photos in the order discovery found them, as `run` has them.
   std::vector<store::ShardImage> images;
-  Collection collection;
+  Collection& collection = open.collection;
   for (auto& [index, entry] : shards) {
     auto& manifest = entry.second;
     for (auto& image : manifest.images) images.push_back(std::move(image));
@@ -252,14 +256,24 @@ RunSummary merge_shards(const std::vector<fs::path>& shard_files, const RunOptio
     if (images[i].position == images[i - 1].position)
       throw std::runtime_error("cannot merge: the shards were made from different inputs (two photos at position " +
                                std::to_string(images[i].position) + ")");
-  for (auto& image : images) collection.images.push_back(std::move(image.record));
+  for (auto& image : images) {
+    open.positions.push_back(image.position);
+    collection.images.push_back(std::move(image.record));
+  }
 
   std::vector<std::unique_ptr<store::SqliteCache>> caches;
   for (auto& [index, entry] : shards) caches.push_back(std::make_unique<store::SqliteCache>(entry.first));
-  ShardSetCache cache(std::move(caches));
-  note(observer, "merging " + std::to_string(count) + " shards: " + std::to_string(collection.images.size()) +
-                     " photos");
-  return build_atlas(collection, &cache, merged_options, observer);
+  open.cache = std::make_unique<ShardSetCache>(std::move(caches));
+  return open;
+}
+
+RunSummary merge_shards(const std::vector<fs::path>& shard_files, const RunOptions& options,
+                        const RunObserver& observer) {
+  check_run_options(options);
+  OpenShards open = open_shards(shard_files, options);
+  note(observer, "merging " + std::to_string(shard_files.size()) + " shards: " +
+                     std::to_string(open.collection.images.size()) + " photos");
+  return build_atlas(open.collection, open.cache.get(), open.options, observer);
 }
 
 }  // namespace photoatlas::pipeline

@@ -6,10 +6,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "features/compute.h"
 #include "pipeline/pipeline.h"
+#include "store/shard_manifest.h"
 
 namespace photoatlas::pipeline {
 
@@ -49,6 +52,20 @@ ShardSummary compute_shard(const RunOptions& options, const ShardSpec& shard, co
 // Throws std::runtime_error naming every missing, incomplete or mismatched shard.
 RunSummary merge_shards(const std::vector<std::filesystem::path>& shard_files, const RunOptions& options,
                         const RunObserver& observer = {});
+
+// What a merge starts from: the photos of complete shards 0..N-1 in discovery order, `options`
+// with the shards' feature settings, and a read-only cache over the shard files. Throws
+// std::runtime_error naming every missing, incomplete or mismatched shard.
+struct OpenShards {
+  Collection collection;
+  std::vector<std::uint64_t> positions;  // per photo of `collection`: its place in discovery order (ascending)
+  RunOptions options;
+  std::unique_ptr<features::ImageCache> cache;
+};
+OpenShards open_shards(const std::vector<std::filesystem::path>& shard_files, const RunOptions& options);
+
+// `options` with the feature settings a shard was made with (what its features mean).
+RunOptions with_shard_settings(const RunOptions& options, const store::ShardManifest& manifest);
 
 // The file name the MPI run gives shard `index` of `count` in its shard folder.
 std::string shard_file_name(const ShardSpec& shard);

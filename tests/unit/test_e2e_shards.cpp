@@ -189,6 +189,25 @@ TEST(Shards, MpirunWithThreeRanksMakesTheAtlasOfOneRun) {
   for (int r = 0; r < 3; ++r)
     read_feature_rows(fs::path(out.string() + ".shards") / ("shard-" + std::to_string(r) + "-of-3.sqlite"), distributed);
   expect_same_atlas(ref.atlas, out, ref.features, distributed);
+  EXPECT_NE(result.output.find("raw: PCA to 50 dimensions keeps"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("(distributed over the ranks)"), std::string::npos) << result.output;
+
+  // --pca 10: 20 sample directions for 60 photos, so the distributed PCA is a randomized
+  // approximation while the single process solves exactly; the clusters must still agree. Both
+  // runs take their features from the first ones (the cache, the complete shards).
+  const std::vector<std::string> pca10 = {"--pca", "10"};
+  const auto single10 = run_cli(with(with({PHOTOATLAS_BINARY, "run", photos.string(), "-o", (dir / "single10").string(),
+                                          "--cache", (dir / "single.sqlite").string(), "--threads", "2"},
+                                         layout_args()),
+                                    pca10),
+                               env, (dir / "single10.log").string());
+  ASSERT_EQ(single10.exit_code, 0) << single10.output;
+  std::vector<std::string> mpi10_args = mpi_args;
+  mpi10_args[std::find(mpi10_args.begin(), mpi10_args.end(), out.string()) - mpi10_args.begin()] = (dir / "mpi10").string();
+  mpi10_args.insert(mpi10_args.end(), {"--shard-dir", out.string() + ".shards", "--pca", "10"});
+  const auto mpi10 = run_cli(mpi10_args, env, (dir / "mpi10.log").string());
+  ASSERT_EQ(mpi10.exit_code, 0) << mpi10.output;
+  expect_same_atlas(dir / "single10", dir / "mpi10", ref.features, distributed);
 
   // A second launch finds every shard complete: no rank decodes anything, and the atlas is the same.
   const auto again = run_cli(mpi_args, env, (dir / "mpi-again.log").string());
