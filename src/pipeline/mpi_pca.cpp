@@ -52,12 +52,15 @@ MatrixD centred_transpose_times(const RowsF& x, const Eigen::RowVectorXd& mean, 
   return out;
 }
 
-// Orthonormal columns spanning the distributed tall matrix `y` (SVQB): Q = Y·W·Λ^(-1/2) from the
-// eigendecomposition of the all-reduced Gram matrix YᵀY, dropping directions whose eigenvalue is
-// round-off (a sample of rank below l). Every rank keeps the same columns.
-MatrixD orthonormal_columns(const MatrixD& y) {
+enum class Rows { Distributed, Local };
+
+// Orthonormal columns spanning the tall matrix `y` (SVQB): Q = Y·W·Λ^(-1/2) from the
+// eigendecomposition of the Gram matrix YᵀY (summed over the ranks when y's rows are spread over
+// them), dropping directions whose eigenvalue is round-off (a sample of rank below l). Every rank
+// keeps the same columns. Half the work of a Householder QR with its Q formed, on d x l matrices.
+MatrixD orthonormal_columns(const MatrixD& y, Rows rows = Rows::Distributed) {
   MatrixD gram = y.transpose() * y;
-  sum_over_ranks(gram);
+  if (rows == Rows::Distributed) sum_over_ranks(gram);
   Eigen::SelfAdjointEigenSolver<MatrixD> eigen(gram);
   const Eigen::VectorXd& values = eigen.eigenvalues();  // ascending
   const double largest = values.size() ? values(values.size() - 1) : 0.0;
@@ -108,9 +111,7 @@ DistributedPcaResult distributed_pca(const FloatMatrix& local_rows, const Distri
   for (int it = 0; it < options.power_iterations; ++it) {
     const MatrixD q = orthonormal_columns(y);
     const MatrixD z = centred_transpose_times(x, mean, q);  // d x l, the same on every rank
-    const Eigen::HouseholderQR<MatrixD> qr(z);
-    const MatrixD z_basis = qr.householderQ() * MatrixD::Identity(z.rows(), z.cols());
-    y = centred_times(x, mean, z_basis);
+    y = centred_times(x, mean, orthonormal_columns(z, Rows::Local));
   }
   const MatrixD q = orthonormal_columns(orthonormal_columns(y));  // twice: orthonormal to round-off
 
