@@ -142,9 +142,10 @@ int ShardCommands::run_mpi(const pipeline::RunOptions& options, bool quiet) cons
         const pipeline::MpiRunResult result = pipeline::run_mpi(options, shard_dir_, observer);
         double seconds = 0;
         for (const auto& timing : result.shard.timings) seconds += timing.seconds;
-        std::fprintf(stderr, "rank %d/%d: shard of %zu photos, %zu decoded now%s, %.2f s\n", result.rank, result.size,
-                     result.shard.photos, result.shard.decoded,
-                     result.shard.already_complete ? " (already complete)" : "", seconds);
+        std::fprintf(stderr, "rank %d/%d: shard of %zu photos, %zu decoded now%s, %.2f s; hashed %zu of %zu files\n",
+                     result.rank, result.size, result.shard.photos, result.shard.decoded,
+                     result.shard.already_complete ? " (already complete)" : "", seconds, result.files_hashed,
+                     result.files);
         return result.summary;  // ranks > 0: nothing more to report, the atlas is rank 0's
       },
       quiet);

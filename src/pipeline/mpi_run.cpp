@@ -1,6 +1,7 @@
 #include "pipeline/mpi_run.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 
 #include "features/compute.h"
+#include "ingest/discover.h"
 #include "pipeline/extractors.h"
 #include "pipeline/mpi_pca.h"
 #include "store/shard_manifest.h"
@@ -65,6 +67,40 @@ bool all_ranks_ok(bool ok) {
   int mine = ok ? 1 : 0, all = 0;
   MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   return all == 1;
+}
+
+// Completes the hashes and errors of discovery from every rank (ingest::DiscoverOptions::
+// exchange_hashes): each candidate was hashed by exactly one rank, the others hold 0, so a
+// bitwise OR over the ranks gives every hash; each rank's errors ("index\0message\0") go to all.
+void exchange_hashes(std::vector<std::uint64_t>& hashes, std::vector<std::string>& errors) {
+  MPI_Allreduce(MPI_IN_PLACE, hashes.data(), static_cast<int>(hashes.size()), MPI_UINT64_T, MPI_BOR, MPI_COMM_WORLD);
+  std::string mine;
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (errors[i].empty()) continue;
+    mine += std::to_string(i);
+    mine.push_back('\0');
+    mine += errors[i];
+    mine.push_back('\0');
+  }
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(static_cast<std::size_t>(size)), displacements(static_cast<std::size_t>(size));
+  MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    displacements[static_cast<std::size_t>(r)] = total;
+    total += lengths[static_cast<std::size_t>(r)];
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), displacements.data(), MPI_CHAR,
+                 MPI_COMM_WORLD);
+  for (std::size_t at = 0; at < all.size();) {
+    const std::size_t index_end = all.find('\0', at);
+    const std::size_t message_end = all.find('\0', index_end + 1);
+    errors.at(std::stoul(all.substr(at, index_end - at))) = all.substr(index_end + 1, message_end - index_end - 1);
+    at = message_end + 1;
+  }
 }
 
 // This rank's photos (their positions in the collection) and their full feature matrices, read
@@ -161,9 +197,35 @@ MpiRunResult run_mpi(const RunOptions& options, const fs::path& shard_dir_option
     throw std::runtime_error(error.empty() ? "rank 0 stopped the run before any work" : error);
   }
 
+  // Discovery, together: each rank hashes every size-th file and the hashes are exchanged, so the
+  // collection is read once in all, not once per rank. Skipped when every shard is complete.
+  bool complete = false;
   try {
     fs::create_directories(shard_dir);
-    result.shard = compute_shard(options, {mpi.rank, mpi.size}, files[mpi.rank], mine);
+    complete = shard_is_complete(files[mpi.rank], {mpi.rank, mpi.size});
+  } catch (const std::exception& e) {
+    error = "rank " + std::to_string(mpi.rank) + ": " + e.what();
+  }
+  if (!all_ranks_ok(error.empty())) {
+    throw std::runtime_error(error.empty() ? "another rank cannot read its shard file" : error);
+  }
+  std::optional<Collection> collection;
+  if (!all_ranks_ok(complete)) {
+    std::atomic<std::size_t> hashed{0};
+    ingest::DiscoverOptions discover_options;
+    discover_options.num_threads = options.num_threads;
+    discover_options.hash_here = [&](std::size_t candidate) {
+      const bool mine_to_hash = candidate % static_cast<std::size_t>(mpi.size) == static_cast<std::size_t>(mpi.rank);
+      if (mine_to_hash) ++hashed;
+      return mine_to_hash;
+    };
+    discover_options.exchange_hashes = exchange_hashes;
+    collection = ingest::discover(options.inputs, discover_options);
+    result.files_hashed = hashed.load();
+    result.files = collection->images.size() + collection->failures.size();
+  }
+  try {
+    result.shard = compute_shard(options, {mpi.rank, mpi.size}, files[mpi.rank], mine, collection ? &*collection : nullptr);
   } catch (const std::exception& e) {
     error = "rank " + std::to_string(mpi.rank) + ": " + e.what();
   }

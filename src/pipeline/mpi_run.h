@@ -22,6 +22,8 @@ bool mpi_available();
 struct MpiRunResult {
   int rank = 0;
   int size = 1;
+  std::size_t files_hashed = 0;       // files this rank hashed in the collective discovery
+  std::size_t files = 0;              // photos and failures the discovery found (0: every shard was complete)
   ShardSummary shard;                 // this rank's shard
   std::optional<RunSummary> summary;  // rank 0: the atlas
 };

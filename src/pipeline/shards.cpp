@@ -99,8 +99,13 @@ std::string shard_file_name(const ShardSpec& shard) {
   return "shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".sqlite";
 }
 
+bool shard_is_complete(const fs::path& shard_file, const ShardSpec& shard) {
+  const auto done = store::read_shard_manifest(shard_file);
+  return done && done->index == shard.index && done->count == shard.count;
+}
+
 ShardSummary compute_shard(const RunOptions& options, const ShardSpec& shard, const fs::path& shard_file,
-                           const RunObserver& observer) {
+                           const RunObserver& observer, const Collection* discovered) {
   ShardSummary summary;
   const auto timed = [&](const std::string& stage, auto&& work) {
     if (observer.stage_started) observer.stage_started(stage, 0);
@@ -128,11 +133,15 @@ ShardSummary compute_shard(const RunOptions& options, const ShardSpec& shard, co
   }
 
   Collection all;
-  timed("discover", [&] {
-    ingest::DiscoverOptions discover_options;
-    discover_options.num_threads = options.num_threads;
-    all = ingest::discover(options.inputs, discover_options);
-  });
+  if (discovered) {
+    all = *discovered;
+  } else {
+    timed("discover", [&] {
+      ingest::DiscoverOptions discover_options;
+      discover_options.num_threads = options.num_threads;
+      all = ingest::discover(options.inputs, discover_options);
+    });
+  }
   if (all.images.empty()) throw NothingUsableError("no image files found in the inputs", all.failures);
 
   // This shard's photos, and where each sits in the whole collection (the atlas keeps that order).

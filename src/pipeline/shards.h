@@ -43,8 +43,13 @@ struct ShardSummary {
 // A complete shard file is left as it is; an incomplete one (a killed run) is resumed, keeping
 // the photos it holds. Throws std::runtime_error when the file holds another shard or was made
 // with other feature settings, or when the inputs hold no image at all.
+// `discovered`: the collection of options.inputs when the caller has discovered it already (an
+// MPI run discovers collectively), else null.
 ShardSummary compute_shard(const RunOptions& options, const ShardSpec& shard, const std::filesystem::path& shard_file,
-                           const RunObserver& observer = {});
+                           const RunObserver& observer = {}, const Collection* discovered = nullptr);
+
+// True when `shard_file` holds the complete shard `shard` (whatever its settings).
+bool shard_is_complete(const std::filesystem::path& shard_file, const ShardSpec& shard);
 
 // The atlas from complete shards 0..N-1 of one collection, in any order: the photos in discovery
 // order, their features and thumbnails from the shards, the feature settings the shards were made

@@ -183,8 +183,19 @@ TEST(Shards, MpirunWithThreeRanksMakesTheAtlasOfOneRun) {
       layout_args());
   const auto result = run_cli(mpi_args, env, (dir / "mpi.log").string());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  for (int r = 0; r < 3; ++r)
-    EXPECT_NE(result.output.find("rank " + std::to_string(r) + "/3: shard of"), std::string::npos) << result.output;
+  // Discovery read the collection once in all: each rank hashed a third of the files.
+  const std::regex rank_line(R"(rank (\d)/3: shard of \d+ photos.*; hashed (\d+) of (\d+) files)");
+  std::size_t ranks = 0, hashed = 0, files = 0;
+  for (auto it = std::sregex_iterator(result.output.begin(), result.output.end(), rank_line); it != std::sregex_iterator();
+       ++it) {
+    ++ranks;
+    hashed += std::stoul((*it)[2]);
+    files = std::stoul((*it)[3]);
+    EXPECT_LT(std::stoul((*it)[2]), files) << (*it)[0];
+  }
+  EXPECT_EQ(ranks, 3u) << result.output;
+  EXPECT_EQ(hashed, files) << result.output;
+  EXPECT_EQ(files, static_cast<std::size_t>(std::distance(fs::directory_iterator(photos), {})));
   FeatureRows distributed;
   for (int r = 0; r < 3; ++r)
     read_feature_rows(fs::path(out.string() + ".shards") / ("shard-" + std::to_string(r) + "-of-3.sqlite"), distributed);
