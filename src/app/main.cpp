@@ -11,6 +11,8 @@
 
 #include "app/models_command.h"
 #include "app/progress_bar.h"
+#include "app/run_report.h"
+#include "app/shard_commands.h"
 #include "pipeline/pipeline.h"
 #include "serve/server.h"
 #include "store/sqlite_cache.h"
@@ -59,45 +61,11 @@ fs::path find_object_model_dir() {
 }
 
 int run_command(const pipeline::RunOptions& options, bool quiet) {
-  app::ProgressDisplay display(quiet);
-  pipeline::RunObserver observer;
-  observer.stage_started = [&](const std::string& stage, std::size_t total) { display.start(stage, total); };
-  observer.stage_progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
-    display.update(stage, done, total);
-  };
-  observer.stage_finished = [&](const std::string& stage, double seconds) { display.finish(stage, seconds); };
-  observer.note = [&](const std::string& text) { display.message(text); };
-
-  auto print_failures = [](const std::vector<Failure>& failures) {
-    const std::size_t shown = std::min<std::size_t>(failures.size(), 20);
-    for (std::size_t i = 0; i < shown; ++i)
-      std::fprintf(stderr, "warning: %s: %s\n", failures[i].path.c_str(), failures[i].reason.c_str());
-    if (failures.size() > shown) std::fprintf(stderr, "warning: ... and %zu more\n", failures.size() - shown);
-  };
-
-  try {
-    const pipeline::RunSummary summary = pipeline::run(options, observer);
-    print_failures(summary.failures);
-    double total = 0;
-    std::fprintf(stderr, "\nSummary: %zu images in the atlas, %zu skipped (see failures.csv)\n", summary.images,
-                 summary.failures.size());
-    for (const auto& timing : summary.timings) {
-      std::fprintf(stderr, "  %-24s %8.2f s\n", timing.stage.c_str(), timing.seconds);
-      total += timing.seconds;
-    }
-    std::fprintf(stderr, "  %-24s %8.2f s\n", "total", total);
-    const fs::path out = fs::absolute(summary.output).lexically_normal();
-    std::printf("Atlas written to %s\n", out.c_str());
-    std::printf("Open it with: photoatlas serve %s\n", out.c_str());
-    return 0;
-  } catch (const pipeline::NothingUsableError& e) {
-    print_failures(e.failures);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return app::report_atlas_run(
+      [&](const pipeline::RunObserver& observer) -> std::optional<pipeline::RunSummary> {
+        return pipeline::run(options, observer);
+      },
+      quiet);
 }
 
 int serve_command(const fs::path& dir, const serve::ServeOptions& options) {
@@ -208,10 +176,17 @@ int main(int argc, char** argv) {
   serve->add_option("--host", serve_options.host, "Address to listen on")->default_val("127.0.0.1");
 
   app::ModelsCommand models(cli, *run, run_options);
+  app::ShardCommands shards(cli, *run);
 
   CLI11_PARSE(cli, argc, argv);
 
   if (models.selected()) return models.execute();
+  if (shards.selected()) {
+    return shards.execute([](pipeline::RunOptions& options, const std::string& viewer_dir) {
+      options.viewer_dir = find_viewer_dir(viewer_dir);
+      options.nsfwjs_dir = find_nsfwjs_dir();
+    });
+  }
 
   if (*run) {
     for (const auto& input : inputs) run_options.inputs.emplace_back(input);
@@ -223,6 +198,8 @@ int main(int argc, char** argv) {
     run_options.objects = !objects_off;
     run_options.objects_required = objects_on;
     if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
+    // Under mpirun the ranks share the work through shard files (the cache is not used).
+    if (app::ShardCommands::launched_by_mpi()) return shards.run_mpi(run_options, quiet);
     return run_command(run_options, quiet);
   }
   if (*serve) return serve_command(serve_dir, serve_options);

@@ -170,7 +170,7 @@ Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& 
   std::mutex progress_mutex;
   parallel_for_dynamic(candidates.size(), options.num_threads, [&](std::size_t i) {
     try {
-      candidates[i].content_hash = hash_record(candidates[i]);
+      if (!options.hash_here || options.hash_here(i)) candidates[i].content_hash = hash_record(candidates[i]);
     } catch (const std::exception& e) {
       errors[i] = std::string("cannot read file (") + e.what() + ")";
     }
@@ -178,6 +178,12 @@ Collection discover(const std::vector<fs::path>& inputs, const DiscoverOptions& 
     std::lock_guard lock(progress_mutex);
     report(progress, now, candidates.size());
   });
+  if (options.exchange_hashes) {
+    std::vector<std::uint64_t> hashes(candidates.size());
+    for (std::size_t i = 0; i < candidates.size(); ++i) hashes[i] = candidates[i].content_hash;
+    options.exchange_hashes(hashes, errors);
+    for (std::size_t i = 0; i < candidates.size(); ++i) candidates[i].content_hash = hashes[i];
+  }
 
   Collection collection;
   collection.failures = std::move(walker.failures);

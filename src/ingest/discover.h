@@ -1,7 +1,9 @@
 // Discovery: turns the inputs a person names (files, folders) into a Collection of image files.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,13 @@ struct DiscoverOptions {
   bool recursive = true;          // descend into sub-folders
   bool include_hidden = false;    // files and folders whose names start with '.'
   int num_threads = 0;            // for hashing file contents; 0 = all cores
+  // Hashing spread over several processes (an MPI run: pipeline/mpi_run.cpp), so that a
+  // collection is read once, not once per process. Empty = every file is hashed here. Otherwise
+  // only the candidates (in discovery order) for which `hash_here` is true are hashed here, and
+  // `exchange_hashes` receives every candidate's hash (0 where not hashed here) and error (empty =
+  // none) and completes both from the other processes.
+  std::function<bool(std::size_t candidate)> hash_here;
+  std::function<void(std::vector<std::uint64_t>& hashes, std::vector<std::string>& errors)> exchange_hashes;
 };
 
 // File-name extensions (lower case, with dot) that folder scans pick up. Files named

@@ -32,6 +32,7 @@
 #include "label/object_categories.h"
 #include "label/ontology.h"
 #include "label/wordnet.h"
+#include "pipeline/extractors.h"
 #include "store/sqlite_cache.h"
 
 namespace photoatlas::pipeline {
@@ -244,7 +245,7 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
                            const std::vector<std::vector<std::string>>& objects,
                            const std::unordered_map<std::string, std::pair<float, float>>* previous,
                            const RunOptions& options, const RunObserver& observer, RunSummary& summary,
-                           FloatMatrix& reduced) {
+                           FloatMatrix& reduced, double variance_kept_before = -1.0) {
   const std::size_t n = features.values.rows;
   {
     StageScope stage(observer, summary, id + ": PCA", 1);
@@ -257,8 +258,11 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
     for (double v : pca.explained_variance) kept += v;
     std::ostringstream message;
     message.precision(3);
-    message << id << ": PCA to " << pca.projected.cols << " dimensions keeps "
-            << (pca.total_variance > 0 ? 100.0 * kept / pca.total_variance : 100.0) << "% of the variance";
+    // Input already reduced (distributed PCA): this PCA only rotates it; the variance kept is the reduction's.
+    const double fraction = variance_kept_before >= 0 ? variance_kept_before * (pca.total_variance > 0 ? kept / pca.total_variance : 1.0)
+                                                      : (pca.total_variance > 0 ? kept / pca.total_variance : 1.0);
+    message << id << ": PCA to " << pca.projected.cols << " dimensions keeps " << 100.0 * fraction
+            << "% of the variance" << (variance_kept_before >= 0 ? " (distributed over the ranks)" : "");
     note(observer, message.str());
     reduced = std::move(pca.projected);
   }
@@ -349,13 +353,16 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
 
 }  // namespace
 
-RunSummary run(const RunOptions& options, const RunObserver& observer) {
-  RunSummary summary;
-  summary.output = options.output;
-  // Fail before any work, not after an hour of it.
+void check_run_options(const RunOptions& options) {
   if (!options.viewer_dir.empty() && !std::filesystem::is_regular_file(options.viewer_dir / "index.html"))
     throw std::runtime_error("the viewer is not built (no index.html in " + options.viewer_dir.string() +
                              "); run scripts/build or pass --viewer-dir");
+}
+
+RunSummary run(const RunOptions& options, const RunObserver& observer) {
+  RunSummary summary;
+  // Fail before any work, not after an hour of it.
+  check_run_options(options);
 
   Collection collection;
   {
@@ -364,7 +371,17 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     discover_options.num_threads = options.num_threads;
     collection = ingest::discover(options.inputs, discover_options, stage.progress());
   }
-  summary.failures = collection.failures;
+  std::unique_ptr<store::SqliteCache> cache;
+  if (!options.cache_file.empty()) {
+    cache = std::make_unique<store::SqliteCache>(options.cache_file);
+  }
+  return build_atlas(collection, cache.get(), options, observer, std::move(summary));
+}
+
+RunSummary build_atlas(const Collection& collection, features::ImageCache* cache, const RunOptions& options,
+                       const RunObserver& observer, RunSummary summary, const ReducedFeatures* reduced) {
+  summary.output = options.output;
+  summary.failures.insert(summary.failures.end(), collection.failures.begin(), collection.failures.end());
   if (collection.posts > 0 || collection.videos_skipped > 0) {
     note(observer, "Instagram export: " + std::to_string(collection.posts) + " posts, " +
                        std::to_string(collection.videos_skipped) + " videos skipped");
@@ -376,60 +393,13 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   atlas::StagingDir staging(options.output);
   atlas::AtlasContent content;
   content.title = options.title;
-  std::unique_ptr<store::SqliteCache> cache;
-  if (!options.cache_file.empty()) {
-    cache = std::make_unique<store::SqliteCache>(options.cache_file);
-  }
 
-  features::RawPixelExtractor raw({options.raw_size});
-  std::vector<const features::Extractor*> extractors = {&raw};
-  std::unique_ptr<features::CnnExtractor> cnn;
-  std::unique_ptr<features::ClassifierExtractor> classifier;
-  if (options.cnn_model != "none" && !options.cnn_model.empty()) {
-    // A missing model costs the CNN map, not the run: the raw-pixel atlas is still worth having.
-    try {
-      features::CnnExtractorOptions cnn_options;
-      cnn_options.layer = options.cnn_layer;
-      cnn_options.l2_normalize = options.cnn_l2;
-      features::NetworkSpec spec;
-      spec.model = options.cnn_model;
-      spec.nsfwjs_dir = options.nsfwjs_dir;
-      spec.models_dir = options.models_dir;
-      spec.input_size = options.cnn_input_size;
-      if (options.cnn_mean.size() == 3) spec.mean = {options.cnn_mean[0], options.cnn_mean[1], options.cnn_mean[2]};
-      if (options.cnn_std.size() == 3) spec.std = {options.cnn_std[0], options.cnn_std[1], options.cnn_std[2]};
-      const std::shared_ptr<features::Network> network = features::load_network(spec);
-      cnn = std::make_unique<features::CnnExtractor>(network, cnn_options);
-      extractors.push_back(cnn.get());
-      note(observer, "CNN features: " + cnn->id() + " (" + std::to_string(cnn->dims()) + " dimensions)");
-      // An ImageNet classifier also names what is in each photo; one forward pass serves both.
-      auto onnx = std::dynamic_pointer_cast<features::OnnxModel>(network);
-      if (onnx && !onnx->class_layer().empty() && !onnx->labels().empty()) {
-        onnx->share_layers({cnn->layer(), onnx->class_layer()});
-        classifier = std::make_unique<features::ClassifierExtractor>(onnx);
-        extractors.push_back(classifier.get());
-        note(observer, "ImageNet classes from " + onnx->class_layer() + " (" +
-                           std::to_string(onnx->labels().size()) + " labels)");
-      }
-    } catch (const std::exception& e) {
-      if (!options.cnn_layer.empty() || options.cnn_model != "inception_v3") throw;  // asked for explicitly
-      note(observer, std::string("warning: no CNN map: ") + e.what());
-    }
-  }
-  // COCO object tags: a missing model costs the tags, not the run, unless they were asked for.
-  std::unique_ptr<detect::ObjectExtractor> objects;
-  std::size_t objects_matrix = 0;
-  if (options.objects) {
-    try {
-      objects = std::make_unique<detect::ObjectExtractor>(detect::CenterNet::load(options.object_model_dir));
-      objects_matrix = extractors.size();
-      extractors.push_back(objects.get());
-      note(observer, "object tags: " + objects->id());
-    } catch (const std::exception& e) {
-      if (options.objects_required) throw;
-      note(observer, std::string("no object tags: ") + e.what());
-    }
-  }
+  const Extractors made = make_extractors(options, observer);
+  const features::CnnExtractor* cnn = made.cnn.get();
+  const features::ClassifierExtractor* classifier = made.classifier.get();
+  const detect::ObjectExtractor* objects = made.objects.get();
+  const std::vector<const features::Extractor*> extractors = made.all();
+  const std::size_t objects_matrix = made.objects_index();
   features::ComputedFeatures computed;
   std::vector<std::uint64_t> phashes(collection.images.size(), 0);
   {
@@ -437,9 +407,10 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     features::ComputeOptions compute_options;
     compute_options.thumbnail_size = options.thumbnail_size;
     compute_options.num_threads = options.num_threads;
-    compute_options.cache = cache.get();
+    compute_options.cache = cache;
+    // Reduced features given: only thumbnails and metadata are read, no full-width feature matrix is made.
     computed = features::compute_features(
-        collection, extractors, compute_options,
+        collection, reduced ? std::vector<const features::Extractor*>{} : extractors, compute_options,
         [&](std::size_t index, const features::ImageProducts& products) {
           atlas::write_thumbnail_file(staging.path(), collection.images[index].id, products.thumbnail_jpeg);
           // The perceptual hash from the thumbnail: cheap, and identical on cached re-runs.
@@ -450,13 +421,30 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   }
   summary.decoded = computed.decoded;
   summary.failures.insert(summary.failures.end(), computed.failures.begin(), computed.failures.end());
+  if (reduced) {
+    if (reduced->matrices.size() != extractors.size())
+      throw std::runtime_error("reduced features: " + std::to_string(reduced->matrices.size()) + " matrices for " +
+                               std::to_string(extractors.size()) + " extractors");
+    for (const FeatureMatrix& given : reduced->matrices) {
+      FeatureMatrix kept;
+      kept.extractor_id = given.extractor_id;
+      kept.values = FloatMatrix(computed.image_index.size(), given.values.cols);
+      for (std::size_t r = 0; r < computed.image_index.size(); ++r) {
+        const std::size_t i = computed.image_index[r];
+        kept.ids.push_back(given.ids.at(i));
+        std::copy_n(given.values.row(i), given.values.cols, kept.values.row(r));
+      }
+      computed.matrices.push_back(std::move(kept));
+    }
+  }
   if (computed.image_index.empty()) {
     throw NothingUsableError("none of the " + std::to_string(collection.images.size()) + " image files could be read",
                              summary.failures);
   }
   if (cache) {
     note(observer, std::to_string(computed.decoded) + " of " + std::to_string(collection.images.size()) +
-                       " images decoded, the rest taken from the cache " + options.cache_file.string());
+                       " images decoded, the rest taken from the cache " +
+                       (options.cache_file.empty() ? std::string("(the shards)") : options.cache_file.string()));
   }
   for (std::size_t r = 0; r < computed.image_index.size(); ++r) {
     const features::ImageInfo& info = computed.info[r];
@@ -500,14 +488,14 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
   content.layouts.push_back(
       build_layout(computed.matrices[0], "raw", "Raw pixels", tags, classifier ? categories : std::vector<std::string>{},
                    classes, object_labels, previous_of("raw"), options,
-                   observer, summary, raw_reduced));
+                   observer, summary, raw_reduced, reduced ? reduced->variance_kept.at(0) : -1.0));
   if (cnn) {
     // The model as the user named it (a file by its name); the layout's features id has the details.
     const std::string name = "CNN (" + std::filesystem::path(options.cnn_model).filename().string() + " " + cnn->layer() + ")";
     content.layouts.push_back(
         build_layout(computed.matrices[1], "cnn", name, tags, classifier ? categories : std::vector<std::string>{},
                      classes, object_labels, previous_of("cnn"), options,
-                     observer, summary, cnn_reduced));
+                     observer, summary, cnn_reduced, reduced ? reduced->variance_kept.at(1) : -1.0));
   }
   {
     // Similar images by the features that mean the most: the CNN's when present.

@@ -9,6 +9,11 @@
 #include <vector>
 
 #include "core/collection.h"
+#include "core/features.h"
+
+namespace photoatlas::features {
+class ImageCache;
+}
 
 namespace photoatlas::pipeline {
 
@@ -87,6 +92,26 @@ class NothingUsableError : public std::runtime_error {
   std::vector<Failure> failures;
 };
 
+// discover(options.inputs) → build_atlas.
 RunSummary run(const RunOptions& options, const RunObserver& observer = {});
+
+// Throws std::runtime_error for what would fail only after the work (an unbuilt viewer).
+void check_run_options(const RunOptions& options);
+
+// Features reduced before build_atlas, by the distributed PCA of an MPI run (pipeline/mpi_pca.h):
+// one matrix per extractor of the run, in order (raw, cnn, classifier), one row per photo of the
+// collection; each a PCA projection except the classifier's probabilities, which are kept whole.
+struct ReducedFeatures {
+  std::vector<FeatureMatrix> matrices;
+  std::vector<double> variance_kept;  // per matrix: fraction of the variance its projection kept (-1: not reduced)
+};
+
+// Everything after discovery: decode + features of `collection` (taken from `cache` where it has
+// them; null = compute all), the maps, clusters, and the atlas in options.output. `summary` holds
+// what came before (timings) and is completed. `merge` of shards calls this with a cache over the shards.
+// With `reduced`, the cache must hold every photo's thumbnail and metadata; features come from `reduced`.
+RunSummary build_atlas(const Collection& collection, features::ImageCache* cache, const RunOptions& options,
+                       const RunObserver& observer = {}, RunSummary summary = {},
+                       const ReducedFeatures* reduced = nullptr);
 
 }  // namespace photoatlas::pipeline
