@@ -117,6 +117,26 @@ std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> 
   return result;
 }
 
+std::vector<cv::Mat> CnnModel::run_maps(std::span<const ingest::RgbImage* const> images,
+                                        const std::vector<std::string>& layers) const {
+  std::vector<cv::String> cv_layers;
+  for (const std::string& layer : layers) {
+    output_dims(layer);  // throws for unknown names
+    cv_layers.push_back(net_.outputs.at(layer).cv_layer);
+  }
+  const int n = static_cast<int>(images.size());
+  if (n == 0) return std::vector<cv::Mat>(layers.size());
+  const int h = net_.input_height, w = net_.input_width;
+  cv::Mat blob({n, 3, h, w}, CV_32F);
+  for (int i = 0; i < n; ++i) preprocess_align_corners(*images[i], w, h, blob.ptr<float>(i));
+  std::vector<cv::Mat> outputs, copies;
+  std::lock_guard lock(mutex_);
+  net_.net.setInput(blob, net_.input_name);
+  net_.net.forward(outputs, cv_layers);
+  for (const cv::Mat& out : outputs) copies.push_back(out.clone());
+  return copies;
+}
+
 FloatMatrix global_average_pool(const cv::Mat& nchw, std::size_t images, std::size_t channels) {
   FloatMatrix pooled(images, channels);
   if (images == 0 || channels == 0) return pooled;

@@ -50,6 +50,11 @@ class CnnModel final : public Network {
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
                                const std::vector<std::string>& layers) const override;
 
+  // The layers' raw outputs for the batch (N x C x H x W, or N x C for vector layers), copied out
+  // of the network: for pooling experiments (bench/bench_cnn_quality) and poolings other than GAP.
+  std::vector<cv::Mat> run_maps(std::span<const ingest::RgbImage* const> images,
+                                const std::vector<std::string>& layers) const;
+
  private:
   std::string name_;
   std::string default_layer_;
