@@ -7,7 +7,7 @@
 // file so a re-run only evaluates.
 //
 // usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]
-//                          [--seeds N] [--points POINTS.csv]
+//                          [--seeds N] [--flip 0|1] [--points POINTS.csv]
 //   DATASET_DIR holds labels.csv (path,label) and the images it names. --points scores the
 //   *_cluster columns of a photoatlas points.csv instead (the real pipeline).
 #include <algorithm>
@@ -21,7 +21,13 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
+#include <atomic>
+#include <mutex>
+
 #include "cluster/kmeans.h"
+#include "core/parallel.h"
 #include "cluster/metrics.h"
 #include "embed/pca.h"
 #include "features/cnn_extractor.h"
@@ -33,7 +39,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7", "mixed8"};
+const std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
 const std::vector<std::string> kFlipLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};  // candidates with +flip
 const std::vector<std::string> kMobilenetLayers = {"block_10_project_BN", "block_13_expand_relu", "out_relu"};
 
@@ -162,44 +168,57 @@ std::map<std::string, std::vector<float>> poolings(const cv::Mat& maps, int imag
   return out;
 }
 
-void put(FeatureSets& sets, const std::string& name, std::size_t rows, std::size_t row, const std::vector<float>& v) {
+void put(FeatureSets& sets, std::mutex& mutex, const std::string& name, std::size_t rows, std::size_t row,
+         const std::vector<float>& v) {
+  std::lock_guard lock(mutex);
   FloatMatrix& m = sets[name];
   if (m.rows == 0) m = FloatMatrix(rows, v.size());
   std::copy(v.begin(), v.end(), m.row(row));
 }
 
-FeatureSets compute(const Dataset& d, const fs::path& nsfwjs) {
+// One worker per core, each on its own copy of the networks with OpenCV single-threaded (the
+// fastest way on few cores, bench/results/cnn_speed.md). With `flip`, each photo's mirror image
+// goes through InceptionV3 in the same batch.
+FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
   ingest::ensure_vips_started();
   const auto inception = features::load_nsfwjs_model(nsfwjs, "inception_v3");
   const auto mobilenet = features::load_nsfwjs_model(nsfwjs, "mobilenet_v2");
+  const int threads = resolve_threads(0);
+  inception->set_max_replicas(threads);
+  mobilenet->set_max_replicas(threads);
+  cv::setNumThreads(1);
   features::RawPixelExtractor raw({150});
   FeatureSets sets;
+  std::mutex mutex;
   const std::size_t n = d.paths.size();
-  sets["raw150"] = FloatMatrix(n, raw.dims());
+  FloatMatrix& raw_rows = sets["raw150"] = FloatMatrix(n, raw.dims());  // map references stay valid
   ingest::DecodeOptions decode;
   decode.min_short_side = 299;
   const auto t0 = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < n; ++i) {
+  std::atomic<std::size_t> done{0};
+  parallel_for_dynamic(n, threads, [&](std::size_t i) {
     const ingest::RgbImage image = ingest::decode_file(d.paths[i], decode).image;
     const ingest::RgbImage flipped = mirrored(image);
-    raw.extract(image, {sets["raw150"].row(i), raw.dims()});
-    const ingest::RgbImage* one[] = {&image};
-    const ingest::RgbImage* both[] = {&image, &flipped};  // one batch: the photo and its mirror image
-    const auto maps = inception->run_maps(both, kInceptionLayers);
+    raw.extract(image, {raw_rows.row(i), raw.dims()});
+    const ingest::RgbImage* both[] = {&image, &flipped};
+    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers);
     for (std::size_t l = 0; l < kInceptionLayers.size(); ++l) {
-      for (const auto& [pool, v] : poolings(maps[l], 0, true)) put(sets, kInceptionLayers[l] + ":" + pool, n, i, v);
-      for (const auto& [pool, v] : poolings(maps[l], 1, false))
-        put(sets, kInceptionLayers[l] + ":" + pool + ":flip", n, i, v);
+      for (const auto& [pool, v] : poolings(maps[l], 0, true)) put(sets, mutex, kInceptionLayers[l] + ":" + pool, n, i, v);
+      if (flip)
+        for (const auto& [pool, v] : poolings(maps[l], 1, false))
+          put(sets, mutex, kInceptionLayers[l] + ":" + pool + ":flip", n, i, v);
     }
-    const auto mobile_maps = mobilenet->run_maps(one, kMobilenetLayers);
+    const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers);
     for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
       for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
-        put(sets, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
-    if ((i + 1) % 25 == 0 || i + 1 == n) {
+        put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    const std::size_t now = ++done;
+    if (now % 25 == 0 || now == n) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "\r%zu / %zu images, %.2f images/s   ", i + 1, n, (i + 1) / s);
+      std::lock_guard lock(mutex);
+      std::fprintf(stderr, "\r%zu / %zu images, %.2f images/s   ", now, n, now / s);
     }
-  }
+  });
   std::fprintf(stderr, "\n");
   return sets;
 }
@@ -297,7 +316,7 @@ std::vector<Candidate> candidates() {
     for (const std::string pool : {"avg", "gem"}) out.push_back({layer + " " + pool + " +flip", {layer + ":" + pool}, true});
   const std::vector<std::vector<std::string>> fusions = {
       {"mixed5", "mixed6"}, {"mixed5", "mixed7"}, {"mixed6", "mixed7"}, {"mixed4", "mixed5", "mixed6"},
-      {"mixed5", "mixed6", "mixed7"}, {"mixed4", "mixed5", "mixed6", "mixed7"}, {"mixed5", "mixed6", "mixed7", "mixed8"}};
+      {"mixed5", "mixed6", "mixed7"}, {"mixed4", "mixed5", "mixed6", "mixed7"}};
   for (const auto& layers : fusions)
     for (const std::string pool : {"avg", "gem", "max"}) {
       Candidate c;
@@ -307,7 +326,7 @@ std::vector<Candidate> candidates() {
       }
       c.name += " " + pool;
       out.push_back(c);
-      if (pool != "max" && std::find(layers.begin(), layers.end(), "mixed8") == layers.end()) {
+      if (pool != "max") {
         c.name += " +flip";
         c.flip = true;
         out.push_back(c);
@@ -368,12 +387,13 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md] "
-                 "[--seeds N] [--points POINTS.csv]\n");
+                 "[--seeds N] [--flip 0|1] [--points POINTS.csv]\n");
     return 2;
   }
   const fs::path dir = argv[1];
   fs::path cache = "bench/results/cnn_quality_features.bin", nsfwjs = "models/nsfwjs/node_modules/nsfwjs", out_md;
   int per_class = 0, seeds = 5;
+  bool flip = false;
   fs::path points;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
@@ -383,13 +403,14 @@ int main(int argc, char** argv) {
     else if (arg == "--nsfwjs") nsfwjs = argv[i + 1];
     else if (arg == "--out") out_md = argv[i + 1];
     else if (arg == "--seeds") seeds = std::max(1, std::atoi(argv[i + 1]));
+    else if (arg == "--flip") flip = std::atoi(argv[i + 1]) != 0;
   }
   const Dataset d = read_labels(dir, per_class);
   if (!points.empty()) return score_points(d, points);
   FeatureSets sets;
   if (!load(cache, d, sets)) {
     std::fprintf(stderr, "computing features for %zu images (cache %s)\n", d.paths.size(), cache.c_str());
-    sets = compute(d, nsfwjs);
+    sets = compute(d, nsfwjs, flip);
     if (!cache.parent_path().empty()) fs::create_directories(cache.parent_path());
     save(cache, d, sets);
   }
@@ -403,6 +424,7 @@ int main(int argc, char** argv) {
   table << line << "|---|---|---|---|---|---|\n";
   std::fputs(line, stdout);
   for (const Candidate& c : candidates()) {
+    if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
     const bool raw = c.name.rfind("raw", 0) == 0;
     for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
       if (raw && norm == Norm::SqrtL2) continue;

@@ -15,10 +15,22 @@
 
 namespace photoatlas::features {
 
+// What happens to the pooled vectors. Signed square root (x -> sign(x) sqrt|x|, "power
+// normalisation") damps the few channels that fire strongly everywhere, so distances weigh the many
+// weaker ones too; it helped every layer on intel_scenes (bench/results/cnn_quality.md).
+enum class CnnNormalization {
+  None,          // as pooled
+  L2,            // divided by the L2 norm (a zero vector stays zero)
+  SignedSqrtL2,  // signed square root, then L2
+};
+const char* to_string(CnnNormalization normalization);
+
 // The models inside nsfwjs, with the layers the reference measured.
 struct NsfwjsModelInfo {
   std::string name;            // folder under dist/models: "inception_v3", "mobilenet_v2"
-  std::string default_layer;   // last fully frozen block
+  std::string default_layer;   // last fully frozen block (the reference's "frozen" features)
+  std::string default_features;  // the extractor's default: a layer spec, chosen on intel_scenes
+  CnnNormalization default_normalization;
   std::string pooled_layer;    // the fine-tuned top's pooled feature ("flatten_1")
   std::string classes_layer;   // 5-way softmax, classes in nsfwjs_classes() order
 };
@@ -37,15 +49,19 @@ std::filesystem::path nsfwjs_package_dir(const std::filesystem::path& project_ro
 std::shared_ptr<CnnModel> load_nsfwjs_model(const std::filesystem::path& package_dir, const std::string& name);
 
 struct CnnExtractorOptions {
-  std::string layer;          // empty = the model's default_layer() (nsfwjs InceptionV3: mixed5)
-  bool l2_normalize = false;  // divide each vector by its L2 norm (a zero vector stays zero)
+  // Empty = the model's default_layer(): for nsfwjs InceptionV3 the fusion chosen by measurement
+  // (NsfwjsModelInfo::default_features), which also sets the normalisation when it is unset.
+  std::string layer;
+  // Unset: the model's recommended one for its default features (nsfwjs: SignedSqrtL2), else None
+  // (a fusion still L2-normalises its parts). `--l2` sets L2.
+  std::optional<CnnNormalization> normalization;
 };
 
 class CnnExtractor final : public Extractor {
  public:
   CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOptions options);
 
-  // "<model>/<layer>/gap[/l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
+  // "<model>/<layer spec>/gap[/l2|/sqrt-l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
   std::string id() const override;
   std::string short_name() const override { return "cnn"; }
   std::size_t dims() const override { return dims_; }
@@ -55,14 +71,17 @@ class CnnExtractor final : public Extractor {
   // Several images through the network at once; `out` holds images.size() rows of dims().
   void extract_batch(std::span<const ingest::RgbImage* const> images, std::span<float> out) const;
 
-  const std::string& layer() const { return layer_; }
+  const std::string& layer() const { return layer_; }  // the spec, e.g. "mixed5+mixed7"
+  const std::vector<std::string>& layers() const { return layers_; }
+  CnnNormalization normalization() const { return normalization_; }
   const std::string& model_name() const { return model_->name(); }
 
  private:
   std::shared_ptr<const Network> model_;
   std::string layer_;
-  bool l2_normalize_;
-  std::size_t dims_;
+  std::vector<std::string> layers_;
+  CnnNormalization normalization_;
+  std::size_t dims_ = 0;
 };
 
 }  // namespace photoatlas::features

@@ -314,7 +314,13 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
     try {
       features::CnnExtractorOptions cnn_options;
       cnn_options.layer = options.cnn_layer;
-      cnn_options.l2_normalize = options.cnn_l2;
+      if (options.cnn_l2) cnn_options.normalization = features::CnnNormalization::L2;
+      for (const auto n : {features::CnnNormalization::None, features::CnnNormalization::L2,
+                           features::CnnNormalization::SignedSqrtL2})
+        if (options.cnn_normalization == features::to_string(n)) cnn_options.normalization = n;
+      if (!options.cnn_normalization.empty() && !cnn_options.normalization)
+        throw std::invalid_argument("unknown CNN normalisation '" + options.cnn_normalization +
+                                    "' (none, l2 or sqrt-l2)");
       features::NetworkSpec spec;
       spec.model = options.cnn_model;
       spec.nsfwjs_dir = options.nsfwjs_dir;

@@ -409,8 +409,9 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
 
   // The extractor: a layer by name, its id, L2 normalisation.
   EXPECT_THROW(CnnExtractor(model, {}), std::invalid_argument);  // no preset, so no default layer
-  EXPECT_THROW(CnnExtractor(model, {"no_such_layer", false}), std::invalid_argument);
-  const CnnExtractor plain(model, {"cat_1", false}), unit(model, {"cat_1", true});
+  EXPECT_THROW(CnnExtractor(model, {"no_such_layer"}), std::invalid_argument);
+  EXPECT_THROW(CnnExtractor(model, {"cat_1+"}), std::invalid_argument);
+  const CnnExtractor plain(model, {"cat_1"}), unit(model, {"cat_1", CnnNormalization::L2});
   EXPECT_EQ(plain.id(), "tiny/cat_1/gap@1");
   EXPECT_EQ(unit.id(), "tiny/cat_1/gap/l2@1");
   EXPECT_EQ(plain.dims(), 12u);
@@ -424,6 +425,35 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
     EXPECT_NEAR(a[k], got[5].at(1, k), 1e-6);
     EXPECT_NEAR(n[k], a[k] / std::sqrt(norm), 1e-6);
   }
+
+  // Signed square root, then L2; and a fusion of two layers, each part on its own scale first.
+  const CnnExtractor rooted(model, {"conv_2", CnnNormalization::SignedSqrtL2});
+  EXPECT_EQ(rooted.id(), "tiny/conv_2/gap/sqrt-l2@1");
+  const std::vector<float> conv_means = row_of(got[9], 1);
+  auto sqrt_l2 = [](const std::vector<float>& v) {
+    std::vector<double> out;
+    double sum = 0.0;
+    for (float x : v) {
+      out.push_back(std::copysign(std::sqrt(std::abs(static_cast<double>(x))), static_cast<double>(x)));
+      sum += out.back() * out.back();
+    }
+    for (double& x : out) x /= std::sqrt(sum);
+    return out;
+  };
+  std::vector<float> r(rooted.dims());
+  rooted.extract(other, r);
+  ASSERT_EQ(r.size(), conv_means.size());
+  expect_close(r, sqrt_l2(conv_means), 1e-5, "sqrt-l2 conv_2");
+  const CnnExtractor fused(model, {"cat_1+conv_2", CnnNormalization::SignedSqrtL2});
+  EXPECT_EQ(fused.id(), "tiny/cat_1+conv_2/gap/sqrt-l2@1");
+  EXPECT_EQ(fused.layers(), (std::vector<std::string>{"cat_1", "conv_2"}));
+  ASSERT_EQ(fused.dims(), 12u + conv_means.size());
+  std::vector<float> f(fused.dims());
+  fused.extract(other, f);
+  std::vector<double> want = sqrt_l2(row_of(got[5], 1));
+  for (double x : sqrt_l2(conv_means)) want.push_back(x);
+  for (double& x : want) x /= std::sqrt(2.0);  // two unit parts: the whole has norm sqrt(2)
+  expect_close(f, want, 1e-5, "fused");
 }
 
 TEST(CnnModelImport, RefusesWhatItCannotRun) {
@@ -496,7 +526,7 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   const std::string name = GetParam();
   const NsfwjsModelInfo& info = *find_nsfwjs_model(name);
   const std::shared_ptr<CnnModel> model = load_nsfwjs_model(package, name);
-  const CnnExtractor extractor(model, {});
+  const CnnExtractor extractor(model, {.layer = info.default_layer});
   EXPECT_EQ(extractor.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_layer + "/gap@1");
 
   std::vector<ingest::RgbImage> images;
@@ -552,6 +582,35 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   std::vector<float> one(extractor.dims());
   extractor.extract(images[0], one);
   for (std::size_t k = 0; k < one.size(); ++k) EXPECT_NEAR(one[k], got[1].at(0, k), 1e-5f * std::max(1.0f, std::abs(one[k])));
+
+  // The default features: the layers of default_features, each pooled, signed-square-rooted and
+  // L2-normalised when the model's normalisation says so, concatenated, L2-normalised again.
+  const CnnExtractor defaults(model, {});
+  const std::string suffix = info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/gap/sqrt-l2@1"
+                             : info.default_normalization == CnnNormalization::L2         ? "/gap/l2@1"
+                                                                                          : "/gap@1";
+  EXPECT_EQ(defaults.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_features + suffix);
+  const std::vector<std::string> parts = split_layer_spec(info.default_features);
+  const std::vector<FloatMatrix> layers = model->run(batch, parts);
+  std::vector<double> want;
+  for (const FloatMatrix& layer : layers) {
+    std::vector<double> part(layer.row(1), layer.row(1) + layer.cols);
+    if (info.default_normalization == CnnNormalization::SignedSqrtL2)
+      for (double& x : part) x = std::copysign(std::sqrt(std::abs(x)), x);
+    double norm = 0.0;
+    for (double x : part) norm += x * x;
+    const bool scale = parts.size() > 1 || info.default_normalization != CnnNormalization::None;
+    for (double& x : part) want.push_back(scale ? x / std::sqrt(norm) : x);
+  }
+  if (parts.size() > 1) {
+    double norm = 0.0;
+    for (double x : want) norm += x * x;
+    for (double& x : want) x /= std::sqrt(norm);
+  }
+  std::vector<float> fused(defaults.dims());
+  ASSERT_EQ(fused.size(), want.size());
+  defaults.extract(images[1], fused);
+  for (std::size_t k = 0; k < fused.size(); ++k) EXPECT_NEAR(fused[k], want[k], 1e-5 * std::max(1.0, std::abs(want[k])));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, NsfwjsGolden, ::testing::Values("inception_v3", "mobilenet_v2"));
