@@ -7,7 +7,7 @@
 // file so a re-run only evaluates.
 //
 // usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]
-//                          [--seeds N] [--flip 0|1] [--points POINTS.csv]
+//                          [--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]
 //   DATASET_DIR holds labels.csv (path,label) and the images it names. --points scores the
 //   *_cluster columns of a photoatlas points.csv instead (the real pipeline).
 #include <algorithm>
@@ -247,6 +247,7 @@ struct Candidate {
   std::string name;
   std::vector<std::string> parts;
   bool flip = false;
+  std::string only;  // evaluate only the candidates whose name contains this
 };
 
 FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip) {
@@ -332,6 +333,21 @@ std::vector<Candidate> candidates() {
         out.push_back(c);
       }
     }
+  // 2x2 quadrants (spp) of several layers, and the full pyramid (1x1 + 2x2).
+  const std::vector<std::vector<std::string>> spp_fusions = {{"mixed6", "mixed7"}, {"mixed5", "mixed6", "mixed7"},
+                                                             {"mixed4", "mixed6"}, {"mixed4", "mixed7"},
+                                                             {"mixed4", "mixed6", "mixed7"}};
+  for (const auto& layers : spp_fusions) {
+    Candidate c;
+    for (const auto& l : layers) {
+      c.name += (c.name.empty() ? "" : "+") + l;
+      c.parts.push_back(l + ":spp");
+    }
+    c.name += " spp";
+    out.push_back(c);
+  }
+  for (const std::string layer : {"mixed5", "mixed6", "mixed7"})
+    out.push_back({layer + " avg+spp", {layer + ":avg", layer + ":spp"}});
   for (const std::string& layer : kMobilenetLayers)
     for (const std::string pool : {"avg", "max", "gem"})
       out.push_back({"mobilenet_v2 " + layer + " " + pool, {"mobilenet_v2/" + layer + ":" + pool}});
@@ -387,13 +403,14 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md] "
-                 "[--seeds N] [--flip 0|1] [--points POINTS.csv]\n");
+                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]\n");
     return 2;
   }
   const fs::path dir = argv[1];
   fs::path cache = "bench/results/cnn_quality_features.bin", nsfwjs = "models/nsfwjs/node_modules/nsfwjs", out_md;
   int per_class = 0, seeds = 5;
   bool flip = false;
+  std::string only;  // evaluate only the candidates whose name contains this
   fs::path points;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
@@ -404,6 +421,7 @@ int main(int argc, char** argv) {
     else if (arg == "--out") out_md = argv[i + 1];
     else if (arg == "--seeds") seeds = std::max(1, std::atoi(argv[i + 1]));
     else if (arg == "--flip") flip = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--only") only = argv[i + 1];
   }
   const Dataset d = read_labels(dir, per_class);
   if (!points.empty()) return score_points(d, points);
@@ -425,6 +443,7 @@ int main(int argc, char** argv) {
   std::fputs(line, stdout);
   for (const Candidate& c : candidates()) {
     if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
+    if (!only.empty() && c.name.find(only) == std::string::npos) continue;
     const bool raw = c.name.rfind("raw", 0) == 0;
     for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
       if (raw && norm == Norm::SqrtL2) continue;

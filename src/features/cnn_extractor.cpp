@@ -17,8 +17,10 @@ constexpr int kCnnFeatureVersion = 1;
 
 const std::vector<NsfwjsModelInfo>& nsfwjs_models() {
   static const std::vector<NsfwjsModelInfo> models = {
-      {"inception_v3", "mixed5", "mixed5+mixed7", CnnNormalization::SignedSqrtL2, "flatten_1", "dense_3"},
-      {"mobilenet_v2", "block_10_project_BN", "block_10_project_BN", CnnNormalization::None, "flatten_1", "dense_3"},
+      {"inception_v3", "mixed5", "mixed6+mixed7", Pooling::Quadrants, CnnNormalization::SignedSqrtL2, "flatten_1",
+       "dense_3"},
+      {"mobilenet_v2", "block_10_project_BN", "block_10_project_BN", Pooling::Average, CnnNormalization::None,
+       "flatten_1", "dense_3"},
   };
   return models;
 }
@@ -78,13 +80,13 @@ void normalize(std::span<float> v, bool signed_sqrt) {
   for (float& x : v) x = static_cast<float>(x * scale);
 }
 
-// The default features of an nsfwjs model come with their own normalisation.
-CnnNormalization default_normalization_of(const Network& model) {
+// The default features of an nsfwjs model come with their own pooling and normalisation.
+const NsfwjsModelInfo* nsfwjs_defaults_of(const Network& model) {
   for (const NsfwjsModelInfo& info : nsfwjs_models())
     if (model.name().ends_with("/" + info.name) && model.name().starts_with("nsfwjs-") &&
         model.default_layer() == info.default_features)
-      return info.default_normalization;
-  return CnnNormalization::None;
+      return &info;
+  return nullptr;
 }
 
 }  // namespace
@@ -96,15 +98,18 @@ CnnExtractor::CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOpt
   if (default_features) layer_ = model_->default_layer();
   if (layer_.empty()) throw std::invalid_argument(model_->name() + " has no default layer: name one");
   layers_ = split_layer_spec(layer_);
+  const NsfwjsModelInfo* preset = default_features ? nsfwjs_defaults_of(*model_) : nullptr;
   normalization_ = options.normalization ? *options.normalization
-                   : default_features    ? default_normalization_of(*model_)
+                   : preset              ? preset->default_normalization
                                          : CnnNormalization::None;
-  for (const std::string& layer : layers_) dims_ += model_->output_dims(layer);
+  pooling_ = options.pooling ? *options.pooling : preset ? preset->default_pooling : Pooling::Average;
+  for (const std::string& layer : layers_)
+    dims_ += model_->output_dims(layer) * (pooling_ == Pooling::Quadrants ? 4 : 1);
 }
 
 std::string CnnExtractor::id() const {
   static const char* const suffix[] = {"", "/l2", "/sqrt-l2"};
-  return model_->name() + "/" + layer_ + "/gap" + suffix[static_cast<int>(normalization_)] + "@" +
+  return model_->name() + "/" + layer_ + "/" + to_string(pooling_) + suffix[static_cast<int>(normalization_)] + "@" +
          std::to_string(kCnnFeatureVersion);
 }
 
@@ -117,7 +122,7 @@ void CnnExtractor::extract(const ingest::RgbImage& image, std::span<float> out) 
 
 void CnnExtractor::extract_batch(std::span<const ingest::RgbImage* const> images, std::span<float> out) const {
   if (out.size() != images.size() * dims_) throw std::invalid_argument("CNN feature output has the wrong length");
-  const std::vector<FloatMatrix> pooled = model_->run(images, layers_);
+  const std::vector<FloatMatrix> pooled = model_->run(images, layers_, pooling_);
   const bool fused = layers_.size() > 1;
   const bool signed_sqrt = normalization_ == CnnNormalization::SignedSqrtL2;
   for (std::size_t i = 0; i < images.size(); ++i) {

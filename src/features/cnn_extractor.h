@@ -1,7 +1,10 @@
-// CNN features: one layer of an imported network, pooled to a vector, optionally L2-normalised.
-// The default network is InceptionV3 from the npm package nsfwjs (installed by scripts/setup into
-// models/nsfwjs/node_modules), at layer mixed5: the last fully frozen ImageNet block, which made far
-// better general-purpose features than the fine-tuned top (../shared/reference/nsfwjs-features).
+// CNN features: one layer (or several, fused) of an imported network, pooled to a vector and
+// normalised. The default network is InceptionV3 from the npm package nsfwjs (installed by
+// scripts/setup into models/nsfwjs/node_modules); its default features are mixed6+mixed7, each
+// pooled over the four quadrants, signed-square-rooted and L2-normalised: the best of the layers,
+// poolings and normalisations measured on intel_scenes (bench/results/cnn_quality.md). The middle
+// blocks make far better general-purpose features than the fine-tuned top
+// (../shared/reference/nsfwjs-features).
 #pragma once
 
 #include <filesystem>
@@ -29,7 +32,9 @@ const char* to_string(CnnNormalization normalization);
 struct NsfwjsModelInfo {
   std::string name;            // folder under dist/models: "inception_v3", "mobilenet_v2"
   std::string default_layer;   // last fully frozen block (the reference's "frozen" features)
-  std::string default_features;  // the extractor's default: a layer spec, chosen on intel_scenes
+  // The extractor's default features, chosen on intel_scenes (bench/results/cnn_quality.md).
+  std::string default_features;  // a layer spec
+  Pooling default_pooling;
   CnnNormalization default_normalization;
   std::string pooled_layer;    // the fine-tuned top's pooled feature ("flatten_1")
   std::string classes_layer;   // 5-way softmax, classes in nsfwjs_classes() order
@@ -55,13 +60,16 @@ struct CnnExtractorOptions {
   // Unset: the model's recommended one for its default features (nsfwjs: SignedSqrtL2), else None
   // (a fusion still L2-normalises its parts). `--l2` sets L2.
   std::optional<CnnNormalization> normalization;
+  // Unset: the model's recommended one for its default features (nsfwjs InceptionV3: Quadrants),
+  // else Average.
+  std::optional<Pooling> pooling;
 };
 
 class CnnExtractor final : public Extractor {
  public:
   CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOptions options);
 
-  // "<model>/<layer spec>/gap[/l2|/sqrt-l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
+  // "<model>/<layer spec>/<gap|quad>[/l2|/sqrt-l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
   std::string id() const override;
   std::string short_name() const override { return "cnn"; }
   std::size_t dims() const override { return dims_; }
@@ -74,6 +82,7 @@ class CnnExtractor final : public Extractor {
   const std::string& layer() const { return layer_; }  // the spec, e.g. "mixed5+mixed7"
   const std::vector<std::string>& layers() const { return layers_; }
   CnnNormalization normalization() const { return normalization_; }
+  Pooling pooling() const { return pooling_; }
   const std::string& model_name() const { return model_->name(); }
 
  private:
@@ -81,6 +90,7 @@ class CnnExtractor final : public Extractor {
   std::string layer_;
   std::vector<std::string> layers_;
   CnnNormalization normalization_;
+  Pooling pooling_;
   std::size_t dims_ = 0;
 };
 

@@ -191,12 +191,17 @@ std::vector<cv::Mat> CnnModel::forward(std::span<const ingest::RgbImage* const> 
 }
 
 std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> images,
-                                       const std::vector<std::string>& layers) const {
+                                       const std::vector<std::string>& layers, Pooling pooling) const {
+  if (pooling == Pooling::Quadrants)
+    for (const std::string& layer : layers)
+      if (output_dims(layer) > 0 && outputs_.at(layer).shape.size() != 3)
+        throw std::invalid_argument(name_ + ": layer '" + layer + "' has no H x W to split into quadrants");
   const std::vector<cv::Mat> outputs = forward(images, layers);
   std::vector<FloatMatrix> result;
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    if (images.empty()) result.emplace_back(0, output_dims(layers[l]));
-    else result.push_back(global_average_pool(outputs[l], images.size(), output_dims(layers[l])));
+    const std::size_t channels = output_dims(layers[l]);
+    if (images.empty()) result.emplace_back(0, pooling == Pooling::Quadrants ? 4 * channels : channels);
+    else result.push_back(pool_layer(outputs[l], images.size(), channels, pooling, layers[l]));
   }
   return result;
 }
@@ -204,6 +209,32 @@ std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> 
 std::vector<cv::Mat> CnnModel::run_maps(std::span<const ingest::RgbImage* const> images,
                                         const std::vector<std::string>& layers) const {
   return forward(images, layers);
+}
+
+const char* to_string(Pooling pooling) { return pooling == Pooling::Quadrants ? "quad" : "gap"; }
+
+FloatMatrix pool_layer(const cv::Mat& output, std::size_t images, std::size_t channels, Pooling pooling,
+                       const std::string& layer) {
+  if (pooling == Pooling::Average) return global_average_pool(output, images, channels);
+  if (output.dims != 4) throw std::invalid_argument("layer '" + layer + "' has no H x W to split into quadrants");
+  const int h = output.size[2], w = output.size[3];
+  const int y_begin[2] = {0, h / 2}, y_end[2] = {(h + 1) / 2, h};
+  const int x_begin[2] = {0, w / 2}, x_end[2] = {(w + 1) / 2, w};
+  FloatMatrix pooled(images, 4 * channels);
+  const float* src = output.ptr<float>();
+  for (std::size_t i = 0; i < images; ++i)
+    for (std::size_t c = 0; c < channels; ++c) {
+      const float* cell = src + (i * channels + c) * static_cast<std::size_t>(h) * w;
+      for (int qy = 0; qy < 2; ++qy)
+        for (int qx = 0; qx < 2; ++qx) {
+          double sum = 0.0;
+          for (int y = y_begin[qy]; y < y_end[qy]; ++y)
+            for (int x = x_begin[qx]; x < x_end[qx]; ++x) sum += cell[y * w + x];
+          const int cells = (y_end[qy] - y_begin[qy]) * (x_end[qx] - x_begin[qx]);
+          pooled.at(i, (qy * 2 + qx) * channels + c) = static_cast<float>(sum / cells);
+        }
+    }
+  return pooled;
 }
 
 FloatMatrix global_average_pool(const cv::Mat& nchw, std::size_t images, std::size_t channels) {

@@ -32,6 +32,9 @@ void preprocess_align_corners(const ingest::RgbImage& image, int width, int heig
 // One row per image of an N x C x (H x W) output, each channel averaged over its H x W cells in
 // double (a 2-D output is copied as it is: one cell per channel). Shared by every Network.
 FloatMatrix global_average_pool(const cv::Mat& nchw, std::size_t images, std::size_t channels);
+// Either pooling of network.h; Quadrants throws std::invalid_argument for a layer with no H x W.
+FloatMatrix pool_layer(const cv::Mat& output, std::size_t images, std::size_t channels, Pooling pooling,
+                       const std::string& layer);
 
 class CnnModel final : public Network {
  public:
@@ -55,7 +58,8 @@ class CnnModel final : public Network {
   // Runs the images as one batch and returns, for each requested layer, one row per image.
   // Thread-safe: concurrent calls run on separate copies of the network (see set_max_replicas).
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
-                               const std::vector<std::string>& layers) const override;
+                               const std::vector<std::string>& layers,
+                               Pooling pooling = Pooling::Average) const override;
 
   // The layers' raw outputs for the batch (N x C x H x W, or N x C for vector layers), copied out
   // of the network: for pooling experiments (bench/bench_cnn_quality) and poolings other than GAP.

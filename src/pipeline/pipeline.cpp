@@ -321,6 +321,10 @@ RunSummary run(const RunOptions& options, const RunObserver& observer) {
       if (!options.cnn_normalization.empty() && !cnn_options.normalization)
         throw std::invalid_argument("unknown CNN normalisation '" + options.cnn_normalization +
                                     "' (none, l2 or sqrt-l2)");
+      for (const auto p : {features::Pooling::Average, features::Pooling::Quadrants})
+        if (options.cnn_pooling == features::to_string(p)) cnn_options.pooling = p;
+      if (!options.cnn_pooling.empty() && !cnn_options.pooling)
+        throw std::invalid_argument("unknown CNN pooling '" + options.cnn_pooling + "' (gap or quad)");
       features::NetworkSpec spec;
       spec.model = options.cnn_model;
       spec.nsfwjs_dir = options.nsfwjs_dir;

@@ -353,6 +353,8 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
   const ingest::RgbImage* batch[] = {&exact, &other};
   const std::vector<FloatMatrix> got = model->run(batch, names);
   ASSERT_EQ(got.size(), names.size());
+  const std::vector<FloatMatrix> quadrants = model->run(batch, {"bn_1"}, Pooling::Quadrants);
+  EXPECT_THROW(model->run(batch, {"flat_1"}, Pooling::Quadrants), std::invalid_argument);
 
   for (int b = 0; b < 2; ++b) {
     SCOPED_TRACE(b == 0 ? "image of the input size" : "stretched image");
@@ -389,7 +391,12 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
     for (double& x : dense_2) total += (x = std::exp(x - top));
     for (double& x : dense_2) x /= total;
 
-    // Spatial layers come back averaged over H and W; vectors as they are.
+    // Spatial layers come back averaged over H and W (or over each quadrant); vectors as they are.
+    std::vector<double> bn_1_quadrants(4 * bn_1.c, 0.0);
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x)
+        for (int k = 0; k < bn_1.c; ++k) bn_1_quadrants[((y / 2) * 2 + x / 2) * bn_1.c + k] += bn_1.at(y, x, k) / 4.0;
+    expect_close(row_of(quadrants[0], b), bn_1_quadrants, 1e-5, "bn_1 quadrants");
     expect_close(row_of(got[0], b), channel_means(conv_1), 1e-5, "conv_1");
     expect_close(row_of(got[1], b), channel_means(bn_1), 1e-5, "bn_1");
     expect_close(row_of(got[2], b), channel_means(relu6_1), 1e-5, "relu6_1");
@@ -454,6 +461,21 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
   for (double x : sqrt_l2(conv_means)) want.push_back(x);
   for (double& x : want) x /= std::sqrt(2.0);  // two unit parts: the whole has norm sqrt(2)
   expect_close(f, want, 1e-5, "fused");
+}
+
+TEST(CnnPooling, QuadrantsShareTheMiddleRowAndColumnOfAnOddMap) {
+  // One image, one channel, 3 x 3: the quadrants are the 2 x 2 corners, overlapping in the middle.
+  cv::Mat map({1, 1, 3, 3}, CV_32F);
+  for (int k = 0; k < 9; ++k) map.ptr<float>()[k] = static_cast<float>(k);  // row-major 0..8
+  const FloatMatrix q = pool_layer(map, 1, 1, Pooling::Quadrants, "map");
+  ASSERT_EQ(q.cols, 4u);
+  EXPECT_FLOAT_EQ(q.at(0, 0), (0 + 1 + 3 + 4) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 1), (1 + 2 + 4 + 5) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 2), (3 + 4 + 6 + 7) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 3), (4 + 5 + 7 + 8) / 4.0f);
+  EXPECT_FLOAT_EQ(pool_layer(map, 1, 1, Pooling::Average, "map").at(0, 0), 4.0f);
+  EXPECT_THROW(pool_layer(cv::Mat(1, 3, CV_32F, cv::Scalar(1)), 1, 3, Pooling::Quadrants, "vector"),
+               std::invalid_argument);
 }
 
 TEST(CnnModelImport, RefusesWhatItCannotRun) {
@@ -586,12 +608,13 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   // The default features: the layers of default_features, each pooled, signed-square-rooted and
   // L2-normalised when the model's normalisation says so, concatenated, L2-normalised again.
   const CnnExtractor defaults(model, {});
-  const std::string suffix = info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/gap/sqrt-l2@1"
-                             : info.default_normalization == CnnNormalization::L2         ? "/gap/l2@1"
-                                                                                          : "/gap@1";
+  const std::string suffix = "/" + std::string(to_string(info.default_pooling)) +
+                             (info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/sqrt-l2@1"
+                              : info.default_normalization == CnnNormalization::L2         ? "/l2@1"
+                                                                                           : "@1");
   EXPECT_EQ(defaults.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_features + suffix);
   const std::vector<std::string> parts = split_layer_spec(info.default_features);
-  const std::vector<FloatMatrix> layers = model->run(batch, parts);
+  const std::vector<FloatMatrix> layers = model->run(batch, parts, info.default_pooling);
   std::vector<double> want;
   for (const FloatMatrix& layer : layers) {
     std::vector<double> part(layer.row(1), layer.row(1) + layer.cols);
