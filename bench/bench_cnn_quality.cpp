@@ -377,6 +377,7 @@ int score_points(const Dataset& d, const fs::path& file) {
     while (std::getline(h, cell, ',')) header.push_back(cell);
   }
   std::map<std::string, std::vector<int>> clusters;
+  std::map<std::string, std::vector<float>> maps;  // layout id -> x, y per row
   std::vector<int> truth;
   while (std::getline(in, line)) {
     std::vector<std::string> cells;
@@ -388,12 +389,24 @@ int score_points(const Dataset& d, const fs::path& file) {
     const auto it = label_of.find((p.parent_path().filename() / p.filename()).string());
     if (it == label_of.end()) continue;
     truth.push_back(it->second);
-    for (std::size_t c = 0; c < header.size() && c < cells.size(); ++c)
+    for (std::size_t c = 0; c < header.size() && c < cells.size(); ++c) {
       if (header[c].size() > 8 && header[c].ends_with("_cluster")) clusters[header[c]].push_back(std::stoi(cells[c]));
+      if (header[c].size() > 2 && header[c].ends_with("_x") && c + 1 < cells.size() && header[c + 1].ends_with("_y")) {
+        maps[header[c].substr(0, header[c].size() - 2)].push_back(std::stof(cells[c]));
+        maps[header[c].substr(0, header[c].size() - 2)].push_back(std::stof(cells[c + 1]));
+      }
+    }
   }
   for (const auto& [column, labels] : clusters)
-    std::printf("pipeline %-14s NMI %.3f  (%zu images)\n", column.c_str(), cluster::normalized_mutual_info(truth, labels),
-                truth.size());
+    std::printf("pipeline %-14s K-Means NMI %.3f  (%zu images)\n", column.c_str(),
+                cluster::normalized_mutual_info(truth, labels), truth.size());
+  // 10-NN label accuracy on the map itself (the t-SNE coordinates the viewer shows).
+  for (auto& [layout, xy] : maps) {
+    FloatMatrix points(truth.size(), 2);
+    points.values = std::move(xy);
+    std::printf("pipeline %-14s 10-NN on the map %.3f\n", (layout + "_x,y").c_str(),
+                cluster::knn_label_accuracy(points, truth, 10));
+  }
   return truth.empty() ? 1 : 0;
 }
 
