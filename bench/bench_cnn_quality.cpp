@@ -164,7 +164,29 @@ std::map<std::string, std::vector<float>> poolings(const cv::Mat& maps, int imag
     }
   }
   std::map<std::string, std::vector<float>> out = {{"avg", avg}, {"max", max}, {"gem", gem}};
-  if (pyramid) out["spp"] = spp;
+  if (pyramid) {
+    out["spp"] = spp;
+    // Three horizontal bands (top, middle, bottom; flip-invariant) and a 3x3 grid.
+    std::vector<float> bands(3 * channels), grid(9 * channels);
+    for (int c = 0; c < channels; ++c) {
+      const float* cell = base + static_cast<std::size_t>(c) * h * w;
+      for (int by = 0; by < 3; ++by) {
+        const int y0 = by * h / 3, y1 = (by + 1) * h / 3;
+        double band = 0;
+        for (int bx = 0; bx < 3; ++bx) {
+          const int x0 = bx * w / 3, x1 = (bx + 1) * w / 3;
+          double s = 0;
+          for (int y = y0; y < y1; ++y)
+            for (int x = x0; x < x1; ++x) s += cell[y * w + x];
+          band += s;
+          grid[(by * 3 + bx) * channels + c] = static_cast<float>(s / ((y1 - y0) * (x1 - x0)));
+        }
+        bands[by * channels + c] = static_cast<float>(band / ((y1 - y0) * w));
+      }
+    }
+    out["bands"] = bands;
+    out["grid3"] = grid;
+  }
   return out;
 }
 
@@ -348,6 +370,11 @@ std::vector<Candidate> candidates() {
   }
   for (const std::string layer : {"mixed5", "mixed6", "mixed7"})
     out.push_back({layer + " avg+spp", {layer + ":avg", layer + ":spp"}});
+  // Other spatial layouts (in feature caches that have them): three horizontal bands, a 3x3 grid.
+  for (const std::string pool : {"bands", "grid3"}) {
+    for (const std::string layer : {"mixed5", "mixed6", "mixed7"}) out.push_back({layer + " " + pool, {layer + ":" + pool}});
+    out.push_back({"mixed6+mixed7 " + pool, {"mixed6:" + pool, "mixed7:" + pool}});
+  }
   for (const std::string& layer : kMobilenetLayers)
     for (const std::string pool : {"avg", "max", "gem"})
       out.push_back({"mobilenet_v2 " + layer + " " + pool, {"mobilenet_v2/" + layer + ":" + pool}});
@@ -457,6 +484,8 @@ int main(int argc, char** argv) {
   for (const Candidate& c : candidates()) {
     if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
     if (!only.empty() && c.name.find(only) == std::string::npos) continue;
+    if (!std::all_of(c.parts.begin(), c.parts.end(), [&](const std::string& p) { return sets.count(p) > 0; }))
+      continue;  // a cache made before this pooling existed
     const bool raw = c.name.rfind("raw", 0) == 0;
     for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
       if (raw && norm == Norm::SqrtL2) continue;
