@@ -1,11 +1,15 @@
 // Map quality of candidate feature sets on a labelled data set (../shared/datasets/intel_scenes):
-// K-Means (k = number of classes) NMI and 10-NN accuracy, for raw pixels and InceptionV3 (nsfwjs)
-// layers mixed4..mixed7 pooled, with and without L2 / signed-sqrt normalisation, PCA-50 with and
-// without whitening, and concatenations of two layers. One forward pass per image computes every
-// layer; the features are kept in a cache file so a re-run only evaluates.
+// K-Means (k = number of classes) NMI, mean and spread over several seeds, and 10-NN accuracy, for
+// raw pixels and the nsfwjs networks' layers under several poolings (average, max, GeM, average+max,
+// 2x2 spatial pyramid), normalisations (none, L2, signed square root + L2), horizontal-flip
+// test-time averaging, multi-layer fusion and InceptionV3 + MobileNetV2 concatenation. One pass per
+// image computes every layer's map and pools it every way; the pooled vectors are kept in a cache
+// file so a re-run only evaluates.
 //
 // usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]
-//   DATASET_DIR holds labels.csv (path,label) and the images it names.
+//                          [--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]
+//   DATASET_DIR holds labels.csv (path,label) and the images it names. --points scores the
+//   *_cluster columns of a photoatlas points.csv instead (the real pipeline).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,7 +21,13 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
+#include <atomic>
+#include <mutex>
+
 #include "cluster/kmeans.h"
+#include "core/parallel.h"
 #include "cluster/metrics.h"
 #include "embed/pca.h"
 #include "features/cnn_extractor.h"
@@ -29,7 +39,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
+const std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
+const std::vector<std::string> kFlipLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};  // candidates with +flip
+const std::vector<std::string> kMobilenetLayers = {"block_10_project_BN", "block_13_expand_relu", "out_relu"};
 
 struct Dataset {
   std::vector<std::string> paths;
@@ -62,7 +74,7 @@ Dataset read_labels(const fs::path& dir, int per_class) {
   return d;
 }
 
-// Feature sets by name, one row per image of the data set.
+// Feature sets by name ("mixed5:avg", "mixed5:gem:flip", "raw150"), one row per image.
 using FeatureSets = std::map<std::string, FloatMatrix>;
 
 void save(const fs::path& file, const Dataset& d, const FeatureSets& sets) {
@@ -110,28 +122,125 @@ bool load(const fs::path& file, const Dataset& d, FeatureSets& sets) {
   return static_cast<bool>(in);
 }
 
-FeatureSets compute(const Dataset& d, const fs::path& nsfwjs) {
+ingest::RgbImage mirrored(const ingest::RgbImage& image) {
+  ingest::RgbImage out = image;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      std::copy_n(image.at(image.width - 1 - x, y), 3, out.pixels.data() + (static_cast<std::size_t>(y) * image.width + x) * 3);
+  return out;
+}
+
+// Poolings of one image's C x H x W map, by name. A 2-D output (C only) is its own pooling.
+std::map<std::string, std::vector<float>> poolings(const cv::Mat& maps, int image, bool pyramid) {
+  const int channels = maps.size[1];
+  const int h = maps.dims == 4 ? maps.size[2] : 1, w = maps.dims == 4 ? maps.size[3] : 1;
+  const float* base = maps.ptr<float>(image);
+  std::vector<float> avg(channels), max(channels), gem(channels), spp(pyramid ? channels * 4 : 0);
+  for (int c = 0; c < channels; ++c) {
+    const float* cell = base + static_cast<std::size_t>(c) * h * w;
+    double sum = 0, cubes = 0;
+    float top = cell[0];
+    for (int k = 0; k < h * w; ++k) {
+      sum += cell[k];
+      const double positive = std::max(0.0f, cell[k]);
+      cubes += positive * positive * positive;
+      top = std::max(top, cell[k]);
+    }
+    avg[c] = static_cast<float>(sum / (h * w));
+    max[c] = top;
+    gem[c] = static_cast<float>(std::cbrt(cubes / (h * w)));  // generalised mean, p = 3
+    if (pyramid) {
+      // 2x2 quadrants; with an odd side the middle row / column belongs to both halves.
+      const int y_end[2] = {(h + 1) / 2, h}, y_begin[2] = {0, h / 2};
+      const int x_end[2] = {(w + 1) / 2, w}, x_begin[2] = {0, w / 2};
+      for (int qy = 0; qy < 2; ++qy)
+        for (int qx = 0; qx < 2; ++qx) {
+          double s = 0;
+          for (int y = y_begin[qy]; y < y_end[qy]; ++y)
+            for (int x = x_begin[qx]; x < x_end[qx]; ++x) s += cell[y * w + x];
+          spp[(qy * 2 + qx) * channels + c] =
+              static_cast<float>(s / ((y_end[qy] - y_begin[qy]) * (x_end[qx] - x_begin[qx])));
+        }
+    }
+  }
+  std::map<std::string, std::vector<float>> out = {{"avg", avg}, {"max", max}, {"gem", gem}};
+  if (pyramid) {
+    out["spp"] = spp;
+    // Three horizontal bands (top, middle, bottom; flip-invariant) and a 3x3 grid.
+    std::vector<float> bands(3 * channels), grid(9 * channels);
+    for (int c = 0; c < channels; ++c) {
+      const float* cell = base + static_cast<std::size_t>(c) * h * w;
+      for (int by = 0; by < 3; ++by) {
+        const int y0 = by * h / 3, y1 = (by + 1) * h / 3;
+        double band = 0;
+        for (int bx = 0; bx < 3; ++bx) {
+          const int x0 = bx * w / 3, x1 = (bx + 1) * w / 3;
+          double s = 0;
+          for (int y = y0; y < y1; ++y)
+            for (int x = x0; x < x1; ++x) s += cell[y * w + x];
+          band += s;
+          grid[(by * 3 + bx) * channels + c] = static_cast<float>(s / ((y1 - y0) * (x1 - x0)));
+        }
+        bands[by * channels + c] = static_cast<float>(band / ((y1 - y0) * w));
+      }
+    }
+    out["bands"] = bands;
+    out["grid3"] = grid;
+  }
+  return out;
+}
+
+void put(FeatureSets& sets, std::mutex& mutex, const std::string& name, std::size_t rows, std::size_t row,
+         const std::vector<float>& v) {
+  std::lock_guard lock(mutex);
+  FloatMatrix& m = sets[name];
+  if (m.rows == 0) m = FloatMatrix(rows, v.size());
+  std::copy(v.begin(), v.end(), m.row(row));
+}
+
+// One worker per core, each on its own copy of the networks with OpenCV single-threaded (the
+// fastest way on few cores, bench/results/cnn_speed.md). With `flip`, each photo's mirror image
+// goes through InceptionV3 in the same batch.
+FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
   ingest::ensure_vips_started();
-  const auto model = features::load_nsfwjs_model(nsfwjs, "inception_v3");
+  const auto inception = features::load_nsfwjs_model(nsfwjs, "inception_v3");
+  const auto mobilenet = features::load_nsfwjs_model(nsfwjs, "mobilenet_v2");
+  const int threads = resolve_threads(0);
+  inception->set_max_replicas(threads);
+  mobilenet->set_max_replicas(threads);
+  cv::setNumThreads(1);
   features::RawPixelExtractor raw({150});
   FeatureSets sets;
-  sets["raw150"] = FloatMatrix(d.paths.size(), raw.dims());
-  for (const auto& layer : kLayers) sets[layer] = FloatMatrix(d.paths.size(), model->output_dims(layer));
+  std::mutex mutex;
+  const std::size_t n = d.paths.size();
+  FloatMatrix& raw_rows = sets["raw150"] = FloatMatrix(n, raw.dims());  // map references stay valid
   ingest::DecodeOptions decode;
   decode.min_short_side = 299;
   const auto t0 = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < d.paths.size(); ++i) {
+  std::atomic<std::size_t> done{0};
+  parallel_for_dynamic(n, threads, [&](std::size_t i) {
     const ingest::RgbImage image = ingest::decode_file(d.paths[i], decode).image;
-    raw.extract(image, {sets["raw150"].row(i), raw.dims()});
-    const ingest::RgbImage* one[] = {&image};
-    const auto rows = model->run(one, kLayers);
-    for (std::size_t l = 0; l < kLayers.size(); ++l)
-      std::copy(rows[l].values.begin(), rows[l].values.end(), sets[kLayers[l]].row(i));
-    if ((i + 1) % 50 == 0 || i + 1 == d.paths.size()) {
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "\r%zu / %zu images, %.2f images/s   ", i + 1, d.paths.size(), (i + 1) / s);
+    const ingest::RgbImage flipped = mirrored(image);
+    raw.extract(image, {raw_rows.row(i), raw.dims()});
+    const ingest::RgbImage* both[] = {&image, &flipped};
+    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers);
+    for (std::size_t l = 0; l < kInceptionLayers.size(); ++l) {
+      for (const auto& [pool, v] : poolings(maps[l], 0, true)) put(sets, mutex, kInceptionLayers[l] + ":" + pool, n, i, v);
+      if (flip)
+        for (const auto& [pool, v] : poolings(maps[l], 1, false))
+          put(sets, mutex, kInceptionLayers[l] + ":" + pool + ":flip", n, i, v);
     }
-  }
+    const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers);
+    for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
+      for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
+        put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    const std::size_t now = ++done;
+    if (now % 25 == 0 || now == n) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::lock_guard lock(mutex);
+      std::fprintf(stderr, "\r%zu / %zu images, %.2f images/s   ", now, n, now / s);
+    }
+  });
   std::fprintf(stderr, "\n");
   return sets;
 }
@@ -155,34 +264,126 @@ FloatMatrix normalise(const FloatMatrix& m, Norm norm) {
   return out;
 }
 
-// Each part L2-normalised first, so neither layer dominates by scale.
-FloatMatrix concat(const FloatMatrix& a, const FloatMatrix& b) {
-  const FloatMatrix na = normalise(a, Norm::L2), nb = normalise(b, Norm::L2);
-  FloatMatrix out(a.rows, a.cols + b.cols);
-  for (std::size_t i = 0; i < a.rows; ++i) {
-    std::copy(na.row(i), na.row(i) + a.cols, out.row(i));
-    std::copy(nb.row(i), nb.row(i) + b.cols, out.row(i) + a.cols);
+// A candidate: the parts (feature set names) of a fusion, and whether the flipped pass is averaged in.
+struct Candidate {
+  std::string name;
+  std::vector<std::string> parts;
+  bool flip = false;
+  std::string only;  // evaluate only the candidates whose name contains this
+};
+
+FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip) {
+  FloatMatrix m = sets.at(part);
+  if (!flip) return m;
+  const FloatMatrix& f = sets.at(part + ":flip");
+  for (std::size_t k = 0; k < m.values.size(); ++k) m.values[k] = 0.5f * (m.values[k] + f.values[k]);
+  return m;
+}
+
+// One part: normalised as asked. Several: each part normalised (L2 at least, so no layer dominates
+// by scale), concatenated, and the whole L2-normalised again.
+FloatMatrix assemble(const FeatureSets& sets, const Candidate& c, Norm norm) {
+  if (c.parts.size() == 1) return normalise(part_of(sets, c.parts[0], c.flip), norm);
+  std::vector<FloatMatrix> parts;
+  std::size_t cols = 0;
+  for (const std::string& p : c.parts) {
+    parts.push_back(normalise(part_of(sets, p, c.flip), norm == Norm::None ? Norm::L2 : norm));
+    cols += parts.back().cols;
   }
-  return out;
+  FloatMatrix out(parts[0].rows, cols);
+  for (std::size_t i = 0; i < out.rows; ++i) {
+    std::size_t at = 0;
+    for (const FloatMatrix& p : parts) {
+      std::copy_n(p.row(i), p.cols, out.row(i) + at);
+      at += p.cols;
+    }
+  }
+  return normalise(out, Norm::L2);
 }
 
 struct Score {
-  double nmi = 0, knn = 0, knn_full = 0;
+  double nmi = 0, nmi_sd = 0, nmi_l2 = 0, knn = 0;
 };
 
-Score evaluate(const FloatMatrix& features, const std::vector<int>& labels, int k, bool whiten) {
+Score evaluate(const FloatMatrix& features, const std::vector<int>& labels, int k, int seeds) {
   embed::PcaOptions pca;
   pca.components = 50;
-  pca.whiten = whiten;
   const FloatMatrix reduced = embed::pca(features, pca).projected;
-  cluster::KMeansOptions km;
-  km.k = k;
-  km.restarts = 10;
+  const FloatMatrix reduced_l2 = normalise(reduced, Norm::L2);
   Score s;
-  s.nmi = cluster::normalized_mutual_info(labels, cluster::kmeans(reduced, km).labels);
+  double sum = 0, squares = 0, sum_l2 = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    cluster::KMeansOptions km;
+    km.k = k;
+    km.restarts = 10;
+    km.seed = static_cast<std::uint64_t>(seed);
+    const double nmi = cluster::normalized_mutual_info(labels, cluster::kmeans(reduced, km).labels);
+    sum += nmi;
+    squares += nmi * nmi;
+    sum_l2 += cluster::normalized_mutual_info(labels, cluster::kmeans(reduced_l2, km).labels);
+  }
+  s.nmi = sum / seeds;
+  s.nmi_sd = std::sqrt(std::max(0.0, squares / seeds - s.nmi * s.nmi));
+  s.nmi_l2 = sum_l2 / seeds;
   s.knn = cluster::knn_label_accuracy(reduced, labels, 10);
-  s.knn_full = cluster::knn_label_accuracy(features, labels, 10);
   return s;
+}
+
+std::vector<Candidate> candidates() {
+  std::vector<Candidate> out = {{"raw 150x150x3", {"raw150"}}};
+  for (const std::string& layer : kInceptionLayers)
+    for (const std::string pool : {"avg", "max", "gem", "spp"}) out.push_back({layer + " " + pool, {layer + ":" + pool}});
+  for (const std::string& layer : kInceptionLayers)
+    out.push_back({layer + " avg+max", {layer + ":avg", layer + ":max"}});
+  for (const std::string& layer : kFlipLayers)
+    for (const std::string pool : {"avg", "gem"}) out.push_back({layer + " " + pool + " +flip", {layer + ":" + pool}, true});
+  const std::vector<std::vector<std::string>> fusions = {
+      {"mixed5", "mixed6"}, {"mixed5", "mixed7"}, {"mixed6", "mixed7"}, {"mixed4", "mixed5", "mixed6"},
+      {"mixed5", "mixed6", "mixed7"}, {"mixed4", "mixed5", "mixed6", "mixed7"}};
+  for (const auto& layers : fusions)
+    for (const std::string pool : {"avg", "gem", "max"}) {
+      Candidate c;
+      for (const auto& l : layers) {
+        c.name += (c.name.empty() ? "" : "+") + l;
+        c.parts.push_back(l + ":" + pool);
+      }
+      c.name += " " + pool;
+      out.push_back(c);
+      if (pool != "max") {
+        c.name += " +flip";
+        c.flip = true;
+        out.push_back(c);
+      }
+    }
+  // 2x2 quadrants (spp) of several layers, and the full pyramid (1x1 + 2x2).
+  const std::vector<std::vector<std::string>> spp_fusions = {{"mixed6", "mixed7"}, {"mixed5", "mixed6", "mixed7"},
+                                                             {"mixed4", "mixed6"}, {"mixed4", "mixed7"},
+                                                             {"mixed4", "mixed6", "mixed7"}};
+  for (const auto& layers : spp_fusions) {
+    Candidate c;
+    for (const auto& l : layers) {
+      c.name += (c.name.empty() ? "" : "+") + l;
+      c.parts.push_back(l + ":spp");
+    }
+    c.name += " spp";
+    out.push_back(c);
+  }
+  for (const std::string layer : {"mixed5", "mixed6", "mixed7"})
+    out.push_back({layer + " avg+spp", {layer + ":avg", layer + ":spp"}});
+  // Other spatial layouts (in feature caches that have them): three horizontal bands, a 3x3 grid.
+  for (const std::string pool : {"bands", "grid3"}) {
+    for (const std::string layer : {"mixed5", "mixed6", "mixed7"}) out.push_back({layer + " " + pool, {layer + ":" + pool}});
+    out.push_back({"mixed6+mixed7 " + pool, {"mixed6:" + pool, "mixed7:" + pool}});
+  }
+  for (const std::string& layer : kMobilenetLayers)
+    for (const std::string pool : {"avg", "max", "gem"})
+      out.push_back({"mobilenet_v2 " + layer + " " + pool, {"mobilenet_v2/" + layer + ":" + pool}});
+  out.push_back({"mixed5 avg + mobilenet_v2 block_10_project_BN avg", {"mixed5:avg", "mobilenet_v2/block_10_project_BN:avg"}});
+  out.push_back({"mixed5+mixed6+mixed7 avg + mobilenet_v2 block_10_project_BN avg",
+                 {"mixed5:avg", "mixed6:avg", "mixed7:avg", "mobilenet_v2/block_10_project_BN:avg"}});
+  out.push_back({"mixed5+mixed6+mixed7 avg + mobilenet_v2 out_relu avg",
+                 {"mixed5:avg", "mixed6:avg", "mixed7:avg", "mobilenet_v2/out_relu:avg"}});
+  return out;
 }
 
 // The real pipeline's clusters: NMI of every *_cluster column of a points.csv against the labels
@@ -203,6 +404,7 @@ int score_points(const Dataset& d, const fs::path& file) {
     while (std::getline(h, cell, ',')) header.push_back(cell);
   }
   std::map<std::string, std::vector<int>> clusters;
+  std::map<std::string, std::vector<float>> maps;  // layout id -> x, y per row
   std::vector<int> truth;
   while (std::getline(in, line)) {
     std::vector<std::string> cells;
@@ -214,12 +416,24 @@ int score_points(const Dataset& d, const fs::path& file) {
     const auto it = label_of.find((p.parent_path().filename() / p.filename()).string());
     if (it == label_of.end()) continue;
     truth.push_back(it->second);
-    for (std::size_t c = 0; c < header.size() && c < cells.size(); ++c)
+    for (std::size_t c = 0; c < header.size() && c < cells.size(); ++c) {
       if (header[c].size() > 8 && header[c].ends_with("_cluster")) clusters[header[c]].push_back(std::stoi(cells[c]));
+      if (header[c].size() > 2 && header[c].ends_with("_x") && c + 1 < cells.size() && header[c + 1].ends_with("_y")) {
+        maps[header[c].substr(0, header[c].size() - 2)].push_back(std::stof(cells[c]));
+        maps[header[c].substr(0, header[c].size() - 2)].push_back(std::stof(cells[c + 1]));
+      }
+    }
   }
   for (const auto& [column, labels] : clusters)
-    std::printf("pipeline %-14s NMI %.3f  (%zu images)\n", column.c_str(), cluster::normalized_mutual_info(truth, labels),
-                truth.size());
+    std::printf("pipeline %-14s K-Means NMI %.3f  (%zu images)\n", column.c_str(),
+                cluster::normalized_mutual_info(truth, labels), truth.size());
+  // 10-NN label accuracy on the map itself (the t-SNE coordinates the viewer shows).
+  for (auto& [layout, xy] : maps) {
+    FloatMatrix points(truth.size(), 2);
+    points.values = std::move(xy);
+    std::printf("pipeline %-14s 10-NN on the map %.3f\n", (layout + "_x,y").c_str(),
+                cluster::knn_label_accuracy(points, truth, 10));
+  }
   return truth.empty() ? 1 : 0;
 }
 
@@ -227,70 +441,70 @@ int score_points(const Dataset& d, const fs::path& file) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]\n");
+    std::fprintf(stderr,
+                 "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md] "
+                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]\n");
     return 2;
   }
   const fs::path dir = argv[1];
   fs::path cache = "bench/results/cnn_quality_features.bin", nsfwjs = "models/nsfwjs/node_modules/nsfwjs", out_md;
-  int per_class = 0;
+  int per_class = 0, seeds = 5;
+  bool flip = false;
+  std::string only;  // evaluate only the candidates whose name contains this
   fs::path points;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--points") points = argv[i + 1];
-    if (arg == "--cache") cache = argv[i + 1];
+    else if (arg == "--cache") cache = argv[i + 1];
     else if (arg == "--per-class") per_class = std::atoi(argv[i + 1]);
     else if (arg == "--nsfwjs") nsfwjs = argv[i + 1];
     else if (arg == "--out") out_md = argv[i + 1];
+    else if (arg == "--seeds") seeds = std::max(1, std::atoi(argv[i + 1]));
+    else if (arg == "--flip") flip = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--only") only = argv[i + 1];
   }
   const Dataset d = read_labels(dir, per_class);
   if (!points.empty()) return score_points(d, points);
   FeatureSets sets;
   if (!load(cache, d, sets)) {
     std::fprintf(stderr, "computing features for %zu images (cache %s)\n", d.paths.size(), cache.c_str());
-    sets = compute(d, nsfwjs);
+    sets = compute(d, nsfwjs, flip);
     if (!cache.parent_path().empty()) fs::create_directories(cache.parent_path());
     save(cache, d, sets);
   }
   const int k = static_cast<int>(d.class_names.size());
 
-  struct Candidate {
-    std::string name;
-    std::function<FloatMatrix()> make;
-  };
-  std::vector<Candidate> candidates = {{"raw 150x150x3", [&] { return sets.at("raw150"); }}};
-  for (const auto& layer : kLayers) candidates.push_back({layer + " GAP", [&, layer] { return sets.at(layer); }});
-  candidates.push_back({"mixed5+mixed6 GAP", [&] { return concat(sets.at("mixed5"), sets.at("mixed6")); }});
-  candidates.push_back({"mixed5+mixed7 GAP", [&] { return concat(sets.at("mixed5"), sets.at("mixed7")); }});
-  candidates.push_back({"mixed4+mixed5 GAP", [&] { return concat(sets.at("mixed4"), sets.at("mixed5")); }});
-
   std::ostringstream table;
-  char line[256];
-  std::snprintf(line, sizeof line, "| features | normalisation | PCA-50 | K-Means NMI | 10-NN (PCA-50) | 10-NN (full) |\n");
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "| features | dims | normalisation | K-Means NMI (mean ± sd, %d seeds) | NMI, rows L2 after PCA | 10-NN |\n",
+                seeds);
   table << line << "|---|---|---|---|---|---|\n";
   std::fputs(line, stdout);
-  for (const Candidate& c : candidates) {
-    const FloatMatrix base = c.make();
+  for (const Candidate& c : candidates()) {
+    if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
+    if (!only.empty() && c.name.find(only) == std::string::npos) continue;
+    if (!std::all_of(c.parts.begin(), c.parts.end(), [&](const std::string& p) { return sets.count(p) > 0; }))
+      continue;  // a cache made before this pooling existed
     const bool raw = c.name.rfind("raw", 0) == 0;
     for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
       if (raw && norm == Norm::SqrtL2) continue;
-      const FloatMatrix f = normalise(base, norm);
-      for (bool whiten : {false, true}) {
-        const Score s = evaluate(f, d.labels, k, whiten);
-        std::snprintf(line, sizeof line, "| %s | %s | %s | %.3f | %.3f | %.3f |\n", c.name.c_str(), norm_name(norm),
-                      whiten ? "whitened" : "plain", s.nmi, s.knn, s.knn_full);
-        std::fputs(line, stdout);
-        std::fflush(stdout);
-        table << line;
-      }
+      if (c.parts.size() > 1 && norm == Norm::None) continue;  // the same as L2 for a fusion
+      const FloatMatrix f = assemble(sets, c, norm);
+      const Score s = evaluate(f, d.labels, k, seeds);
+      std::snprintf(line, sizeof line, "| %s | %zu | %s | %.3f ± %.3f | %.3f | %.3f |\n", c.name.c_str(), f.cols,
+                    norm_name(norm), s.nmi, s.nmi_sd, s.nmi_l2, s.knn);
+      std::fputs(line, stdout);
+      std::fflush(stdout);
+      table << line;
     }
   }
   if (!out_md.empty()) {
     std::ofstream md(out_md);
     md << "# CNN feature quality on intel_scenes\n\n"
-       << d.paths.size() << " images, " << k << " classes; K-Means k = " << k
-       << " (10 restarts, seed 0) on PCA-50, NMI against the labels; 10-NN leave-one-out label accuracy on PCA-50 "
-          "and on the full vectors. InceptionV3 = nsfwjs 4.4.0's, [0,1] input, 299x299, layers global-average-pooled. "
-          "Written by bench/bench_cnn_quality (bench/cnn_quality.sh).\n\n"
+       << d.paths.size() << " images, " << k << " classes. PCA-50, then K-Means k = " << k << " (10 restarts) for "
+       << seeds << " seeds, NMI against the labels; 10-NN leave-one-out label accuracy on PCA-50. "
+       << "Written by bench/bench_cnn_quality (bench/cnn_quality.sh).\n\n"
        << table.str();
   }
   return 0;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Map quality on ../shared/datasets/intel_scenes: K-Means NMI and 10-NN accuracy for raw pixels and
-# InceptionV3 (nsfwjs) layers / poolings / normalisations (bench_cnn_quality, table written to
-# bench/results/cnn_quality.md), then the real pipeline (`photoatlas run ... -k 6 --cache`) with the
-# default settings and with --l2, scored from its points.csv.
+# InceptionV3 / MobileNetV2 (nsfwjs) layers, poolings, normalisations and fusions (bench_cnn_quality,
+# table written to bench/results/cnn_quality_table.md), then the real pipeline (`photoatlas run ...
+# -k 6 --cache`) with the default features and with the previous default (mixed5, gap, no
+# normalisation), scored from its points.csv.
 #
 # usage: bench/cnn_quality.sh [BUILD_DIR (default build)] [PER_CLASS (default 0 = all 2158 images)]
 # Not part of scripts/test: the first run computes every image's features (minutes on two cores);
@@ -20,14 +21,18 @@ fi
 cmake --build "$build" --target bench_cnn_quality photoatlas -j2 >/dev/null
 mkdir -p "$root/bench/results"
 cd "$root"
-"$build/bench/bench_cnn_quality" "$data" --per-class "$per_class" \
-  --cache "$root/bench/results/cnn_quality_features_$per_class.bin" --out "$root/bench/results/cnn_quality.md"
+"$build/bench/bench_cnn_quality" "$data" --per-class "$per_class" --seeds 5 \
+  --cache "$root/bench/results/cnn_quality_features_$per_class.bin" --out "$root/bench/results/cnn_quality_table.md"
 
 if [ "$per_class" = 0 ]; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
-  for extra in "" "--l2"; do
-    "$build/photoatlas" run "$data/images" -o "$out/atlas" -k 6 -q --cache "$root/bench/results/cnn_quality_cache.sqlite" $extra >/dev/null
+  # Only the clusters are scored: an empty page stands in for the viewer (web/dist may not be built).
+  mkdir -p "$out/viewer"
+  echo '<!doctype html><title>viewer not needed</title>' >"$out/viewer/index.html"
+  for extra in "" "--layer mixed5 --pooling gap --normalize none"; do
+    "$build/photoatlas" run "$data/images" -o "$out/atlas" -k 6 -q --viewer-dir "$out/viewer" \
+      --cache "$root/bench/results/cnn_quality_cache.sqlite" $extra >/dev/null
     echo "photoatlas run -k 6 $extra:"
     "$build/bench/bench_cnn_quality" "$data" --points "$out/atlas/points.csv"
   done

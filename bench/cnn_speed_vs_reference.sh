@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# CNN feature speed, side by side in one run: photoatlas (OpenCV DNN, C++) and the reference
-# extractor ../shared/reference/nsfwjs-features/extract.js (TF.js 4.22, WASM backend), both at the
-# default frozen layer (InceptionV3 mixed5, MobileNetV2 block_10_project_BN, pooled), one image at a
-# time, decoding included, on the same N photos of ../shared/datasets/intel_scenes.
+# CNN feature speed, side by side in one run: photoatlas (OpenCV DNN, C++, one worker per core as in
+# `photoatlas run`) and the reference extractor ../shared/reference/nsfwjs-features/extract.js
+# (TF.js 4.22, WASM backend, one image at a time), each with its default features, decoding
+# included, on the same N photos of ../shared/datasets/intel_scenes. Prints images/s and CPU
+# seconds per image (the fair figure on a shared machine) for both, and their ratios.
 #
 # usage: bench/cnn_speed_vs_reference.sh [BUILD_DIR (default build)] [N (default 24)]
 # Not part of scripts/test. Needs the nsfwjs package (scripts/setup) and npm (for bench/cnn-reference).
@@ -43,24 +44,23 @@ for class in buildings forest glacier mountain sea street; do
   done
 done
 
-echo "CNN features, $i photos of intel_scenes, one at a time, decoding included ($(nproc) cores)"
-printf '%-14s %-22s %14s %16s %8s\n' model layer "photoatlas i/s" "TF.js wasm i/s" ratio
+echo "CNN features, $i photos of intel_scenes, decoding included ($(nproc) cores)"
+printf '%-14s %-22s %10s %10s %7s %12s %12s %7s\n' model layer "ours i/s" "TF.js i/s" ratio \
+  "ours cpu s" "TF.js cpu s" ratio
 "$build/bench/bench_cnn_folder" "$work/images" --limit "$i" --nsfwjs "$nsfwjs" >"$work/ours.txt"
-while read -r model layer count seconds ips; do
-  # extract.js prints seconds per image with one decimal only: time a run of 1 image and one of all,
-  # so the difference is N-1 images of decoding + preprocessing + inference, without model loading.
-  reference() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    TFJSREF_DIR=$refdir NSFWJS_MODELS_DIR=$work/models \
+while read -r model layer count seconds ips cpu; do
+  reference() {  # prints "wall_seconds cpu_seconds"
+    TFJSREF_DIR=$refdir NSFWJS_MODELS_DIR=$work/models /usr/bin/time -f '%e %U %S' -o "$work/time" \
       node "$ref/extract.js" "$model" "$work/images" "$work/$model.f32" "$work/$model.txt" --layer frozen \
       --backend wasm --limit "$1" 2>"$work/$model.log" || { cat "$work/$model.log" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+    awk '{ print $1, $2 + $3 }' "$work/time"
   }
-  one=$(reference 1)
-  all=$(reference "$count")
-  ref_ips=$(awk -v a="$one" -v b="$all" -v n="$count" 'BEGIN { printf "%.2f", (n - 1) / (b - a) }')
+  read -r one_wall one_cpu < <(reference 1)
+  read -r all_wall all_cpu < <(reference "$count")
+  ref_ips=$(awk -v a="$one_wall" -v b="$all_wall" -v n="$count" 'BEGIN { printf "%.2f", (n - 1) / (b - a) }')
+  ref_cpu=$(awk -v a="$one_cpu" -v b="$all_cpu" -v n="$count" 'BEGIN { printf "%.3f", (b - a) / (n - 1) }')
   ratio=$(awk -v a="$ips" -v b="$ref_ips" 'BEGIN { printf "%.1fx", a / b }')
-  printf '%-14s %-22s %14.2f %16s %8s\n' "$model" "$layer" "$ips" "$ref_ips" "$ratio"
+  cpu_ratio=$(awk -v a="$cpu" -v b="$ref_cpu" 'BEGIN { printf "%.1fx", b / a }')
+  printf '%-14s %-22s %10.2f %10s %7s %12.3f %12s %7s\n' "$model" "$layer" "$ips" "$ref_ips" "$ratio" "$cpu" \
+    "$ref_cpu" "$cpu_ratio"
 done <"$work/ours.txt"

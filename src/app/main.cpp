@@ -151,8 +151,17 @@ int main(int argc, char** argv) {
                   "CNN for the second map: inception_v3, mobilenet_v2 (from the nsfwjs package), a model from "
                   "`photoatlas models list`, an .onnx file, or none")
       ->default_val("inception_v3");
-  run->add_option("--layer", run_options.cnn_layer, "CNN layer whose (pooled) output is the feature vector");
+  run->add_option("--layer", run_options.cnn_layer,
+                  "CNN layer whose (pooled) output is the feature vector; several joined by '+' are fused "
+                  "(default for inception_v3: mixed6+mixed7, quad, sqrt-l2)");
   run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
+  run->add_option("--normalize", run_options.cnn_normalization,
+                  "CNN vectors: none, l2 or sqrt-l2 (signed square root, then L2; the default features' own)")
+      ->check(CLI::IsMember({"none", "l2", "sqrt-l2"}));
+  run->add_option("--pooling", run_options.cnn_pooling,
+                  "CNN layers: gap (global average) or quad (average of each quadrant, 4x the dimensions; the "
+                  "default features' own)")
+      ->check(CLI::IsMember({"gap", "quad"}));
   run->add_flag("--keep-layout", run_options.keep_layout,
                 "Keep the map of the atlas already in OUT: its photos stay put, new photos are placed among them");
   run->add_option("--ontology", run_options.ontology,

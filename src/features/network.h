@@ -12,6 +12,17 @@
 
 namespace photoatlas::features {
 
+// How a spatial (C x H x W) layer becomes a vector.
+enum class Pooling {
+  Average,    // C values: each channel averaged over H x W ("gap")
+  // 4 x C values: each channel averaged over the top-left, top-right, bottom-left and bottom-right
+  // quadrant (a 2x2 spatial pyramid level; with an odd side the middle row / column belongs to
+  // both halves). Keeps where things are, which tells scenes apart (sky above, water below):
+  // the best pooling on intel_scenes (bench/results/cnn_quality.md). Spatial layers only.
+  Quadrants,
+};
+const char* to_string(Pooling pooling);  // "gap", "quad"
+
 class Network {
  public:
   virtual ~Network() = default;
@@ -25,9 +36,11 @@ class Network {
   virtual bool has_layer(const std::string& layer) const = 0;
   // Length of a layer's pooled output (channels of a spatial layer). Throws for unknown layers.
   virtual std::size_t output_dims(const std::string& layer) const = 0;
-  // Runs the images as one batch; for each requested layer, one row per image. Thread-safe.
+  // Runs the images as one batch; for each requested layer, one row per image, pooled as asked
+  // (Quadrants rows are 4 x output_dims long). Thread-safe.
   virtual std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
-                                       const std::vector<std::string>& layers) const = 0;
+                                       const std::vector<std::string>& layers,
+                                       Pooling pooling = Pooling::Average) const = 0;
 };
 
 }  // namespace photoatlas::features

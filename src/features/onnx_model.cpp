@@ -145,13 +145,14 @@ std::size_t OnnxModel::output_dims(const std::string& layer) const {
 }
 
 std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* const> images,
-                                            const std::vector<std::string>& layers) const {
+                                            const std::vector<std::string>& layers, Pooling pooling) const {
   std::vector<cv::String> tensors;
   for (const std::string& layer : layers) tensors.push_back(tensor_of(layer));
   const int n = static_cast<int>(images.size());
   std::vector<FloatMatrix> result(layers.size());
   if (n == 0) {
-    for (std::size_t l = 0; l < layers.size(); ++l) result[l] = FloatMatrix(0, output_dims(layers[l]));
+    for (std::size_t l = 0; l < layers.size(); ++l)
+      result[l] = FloatMatrix(0, (pooling == Pooling::Quadrants ? 4 : 1) * output_dims(layers[l]));
     return result;
   }
   const int s = size_;
@@ -181,14 +182,16 @@ std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* co
     const cv::Mat& out = outputs[l];
     if (out.dims < 1 || out.size[0] != n) throw std::runtime_error(name_ + ": unexpected output shape for " + layers[l]);
     const std::size_t channels = out.dims == 1 ? 1 : static_cast<std::size_t>(out.size[1]);
-    result[l] = global_average_pool(out, images.size(), channels);
+    result[l] = pool_layer(out, images.size(), channels, pooling, layers[l]);
   }
   return result;
 }
 
 std::vector<FloatMatrix> OnnxModel::run(std::span<const ingest::RgbImage* const> images,
-                                        const std::vector<std::string>& layers) const {
-  if (images.size() != 1 || shared_layers_.empty()) return forward(images, layers);
+                                        const std::vector<std::string>& layers, Pooling pooling) const {
+  // The per-thread memo keeps average-pooled rows only.
+  if (images.size() != 1 || shared_layers_.empty() || pooling != Pooling::Average)
+    return forward(images, layers, pooling);
   const ingest::RgbImage& image = *images[0];
   const auto all_memoised = [&] {
     return std::all_of(layers.begin(), layers.end(), [](const std::string& l) { return memo.rows.count(l) > 0; });
@@ -197,7 +200,7 @@ std::vector<FloatMatrix> OnnxModel::run(std::span<const ingest::RgbImage* const>
     std::vector<std::string> wanted = shared_layers_;
     for (const std::string& layer : layers)
       if (std::find(wanted.begin(), wanted.end(), layer) == wanted.end()) wanted.push_back(layer);
-    std::vector<FloatMatrix> computed = forward(images, wanted);
+    std::vector<FloatMatrix> computed = forward(images, wanted, Pooling::Average);
     memo.serial = serial_;
     memo.width = image.width;
     memo.height = image.height;

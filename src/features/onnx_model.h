@@ -53,7 +53,8 @@ class OnnxModel final : public Network {
   bool has_layer(const std::string& layer) const override;
   std::size_t output_dims(const std::string& layer) const override;
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
-                               const std::vector<std::string>& layers) const override;
+                               const std::vector<std::string>& layers,
+                               Pooling pooling = Pooling::Average) const override;
 
   const OnnxGraphInfo& graph() const { return graph_; }
   const OnnxPreprocessing& preprocessing() const { return pre_; }
@@ -71,7 +72,7 @@ class OnnxModel final : public Network {
   std::string tensor_of(const std::string& layer) const;
   std::string cv_layer_of(const std::string& tensor) const;  // empty when OpenCV has none
   std::vector<FloatMatrix> forward(std::span<const ingest::RgbImage* const> images,
-                                   const std::vector<std::string>& layers) const;
+                                   const std::vector<std::string>& layers, Pooling pooling) const;
 
   std::string name_;
   std::string default_layer_;

@@ -1,6 +1,7 @@
 #include "pipeline/extractors.h"
 
 #include <functional>
+#include <stdexcept>
 
 #include "features/classes.h"
 #include "features/model_registry.h"
@@ -51,7 +52,17 @@ Extractors make_extractors(const RunOptions& options, const RunObserver& observe
   try {
     features::CnnExtractorOptions cnn_options;
     cnn_options.layer = options.cnn_layer;
-    cnn_options.l2_normalize = options.cnn_l2;
+    if (options.cnn_l2) cnn_options.normalization = features::CnnNormalization::L2;
+    for (const auto n : {features::CnnNormalization::None, features::CnnNormalization::L2,
+                         features::CnnNormalization::SignedSqrtL2})
+      if (options.cnn_normalization == features::to_string(n)) cnn_options.normalization = n;
+    if (!options.cnn_normalization.empty() && !cnn_options.normalization)
+      throw std::invalid_argument("unknown CNN normalisation '" + options.cnn_normalization +
+                                  "' (none, l2 or sqrt-l2)");
+    for (const auto p : {features::Pooling::Average, features::Pooling::Quadrants})
+      if (options.cnn_pooling == features::to_string(p)) cnn_options.pooling = p;
+    if (!options.cnn_pooling.empty() && !cnn_options.pooling)
+      throw std::invalid_argument("unknown CNN pooling '" + options.cnn_pooling + "' (gap or quad)");
     features::NetworkSpec spec;
     spec.model = options.cnn_model;
     spec.nsfwjs_dir = options.nsfwjs_dir;

@@ -47,8 +47,10 @@ struct RunOptions {
   // CNN features for the second map: an nsfwjs model ("inception_v3", "mobilenet_v2"), an ONNX preset
   // or registered name (features/model_registry.h), a path to a .onnx file, or "none".
   std::string cnn_model = "inception_v3";
-  std::string cnn_layer;                      // empty = the model's default (InceptionV3: mixed5, pooled)
-  bool cnn_l2 = false;                        // L2-normalise CNN vectors
+  std::string cnn_layer;                      // empty = the model's default; "a+b" fuses layers (features/cnn_extractor.h)
+  bool cnn_l2 = false;                        // L2-normalise CNN vectors (= cnn_normalization "l2")
+  std::string cnn_normalization;              // "none", "l2", "sqrt-l2"; empty = the default features' own
+  std::string cnn_pooling;                    // "gap", "quad"; empty = the default features' own
   std::filesystem::path nsfwjs_dir;           // the installed nsfwjs package (models/nsfwjs/node_modules/nsfwjs)
   int cnn_input_size = 0;                     // ONNX models: input side; 0 = the preset's / the model's
   std::vector<float> cnn_mean, cnn_std;       // ONNX models: 3 values each to override the normalisation

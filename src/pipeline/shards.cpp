@@ -27,7 +27,9 @@ json feature_settings(const RunOptions& options) {
   return {{"raw_size", options.raw_size},       {"thumbnail_size", options.thumbnail_size},
           {"cnn_model", options.cnn_model},     {"cnn_layer", options.cnn_layer},
           {"cnn_l2", options.cnn_l2},           {"cnn_input_size", options.cnn_input_size},
-          {"cnn_mean", options.cnn_mean},       {"cnn_std", options.cnn_std}};
+          {"cnn_mean", options.cnn_mean},       {"cnn_std", options.cnn_std},
+          {"cnn_normalization", options.cnn_normalization}, {"cnn_pooling", options.cnn_pooling},
+          {"objects", options.objects}};
 }
 
 void apply_feature_settings(const json& settings, RunOptions& options) {
@@ -39,6 +41,9 @@ void apply_feature_settings(const json& settings, RunOptions& options) {
   options.cnn_input_size = settings.at("cnn_input_size").get<int>();
   options.cnn_mean = settings.at("cnn_mean").get<std::vector<float>>();
   options.cnn_std = settings.at("cnn_std").get<std::vector<float>>();
+  options.cnn_normalization = settings.at("cnn_normalization").get<std::string>();
+  options.cnn_pooling = settings.at("cnn_pooling").get<std::string>();
+  options.objects = settings.at("objects").get<bool>();
 }
 
 void note(const RunObserver& observer, const std::string& message) {

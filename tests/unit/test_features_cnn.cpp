@@ -353,6 +353,8 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
   const ingest::RgbImage* batch[] = {&exact, &other};
   const std::vector<FloatMatrix> got = model->run(batch, names);
   ASSERT_EQ(got.size(), names.size());
+  const std::vector<FloatMatrix> quadrants = model->run(batch, {"bn_1"}, Pooling::Quadrants);
+  EXPECT_THROW(model->run(batch, {"flat_1"}, Pooling::Quadrants), std::invalid_argument);
 
   for (int b = 0; b < 2; ++b) {
     SCOPED_TRACE(b == 0 ? "image of the input size" : "stretched image");
@@ -389,7 +391,12 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
     for (double& x : dense_2) total += (x = std::exp(x - top));
     for (double& x : dense_2) x /= total;
 
-    // Spatial layers come back averaged over H and W; vectors as they are.
+    // Spatial layers come back averaged over H and W (or over each quadrant); vectors as they are.
+    std::vector<double> bn_1_quadrants(4 * bn_1.c, 0.0);
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x)
+        for (int k = 0; k < bn_1.c; ++k) bn_1_quadrants[((y / 2) * 2 + x / 2) * bn_1.c + k] += bn_1.at(y, x, k) / 4.0;
+    expect_close(row_of(quadrants[0], b), bn_1_quadrants, 1e-5, "bn_1 quadrants");
     expect_close(row_of(got[0], b), channel_means(conv_1), 1e-5, "conv_1");
     expect_close(row_of(got[1], b), channel_means(bn_1), 1e-5, "bn_1");
     expect_close(row_of(got[2], b), channel_means(relu6_1), 1e-5, "relu6_1");
@@ -409,8 +416,9 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
 
   // The extractor: a layer by name, its id, L2 normalisation.
   EXPECT_THROW(CnnExtractor(model, {}), std::invalid_argument);  // no preset, so no default layer
-  EXPECT_THROW(CnnExtractor(model, {"no_such_layer", false}), std::invalid_argument);
-  const CnnExtractor plain(model, {"cat_1", false}), unit(model, {"cat_1", true});
+  EXPECT_THROW(CnnExtractor(model, {"no_such_layer"}), std::invalid_argument);
+  EXPECT_THROW(CnnExtractor(model, {"cat_1+"}), std::invalid_argument);
+  const CnnExtractor plain(model, {"cat_1"}), unit(model, {"cat_1", CnnNormalization::L2});
   EXPECT_EQ(plain.id(), "tiny/cat_1/gap@1");
   EXPECT_EQ(unit.id(), "tiny/cat_1/gap/l2@1");
   EXPECT_EQ(plain.dims(), 12u);
@@ -424,6 +432,50 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
     EXPECT_NEAR(a[k], got[5].at(1, k), 1e-6);
     EXPECT_NEAR(n[k], a[k] / std::sqrt(norm), 1e-6);
   }
+
+  // Signed square root, then L2; and a fusion of two layers, each part on its own scale first.
+  const CnnExtractor rooted(model, {"conv_2", CnnNormalization::SignedSqrtL2});
+  EXPECT_EQ(rooted.id(), "tiny/conv_2/gap/sqrt-l2@1");
+  const std::vector<float> conv_means = row_of(got[9], 1);
+  auto sqrt_l2 = [](const std::vector<float>& v) {
+    std::vector<double> out;
+    double sum = 0.0;
+    for (float x : v) {
+      out.push_back(std::copysign(std::sqrt(std::abs(static_cast<double>(x))), static_cast<double>(x)));
+      sum += out.back() * out.back();
+    }
+    for (double& x : out) x /= std::sqrt(sum);
+    return out;
+  };
+  std::vector<float> r(rooted.dims());
+  rooted.extract(other, r);
+  ASSERT_EQ(r.size(), conv_means.size());
+  expect_close(r, sqrt_l2(conv_means), 1e-5, "sqrt-l2 conv_2");
+  const CnnExtractor fused(model, {"cat_1+conv_2", CnnNormalization::SignedSqrtL2});
+  EXPECT_EQ(fused.id(), "tiny/cat_1+conv_2/gap/sqrt-l2@1");
+  EXPECT_EQ(fused.layers(), (std::vector<std::string>{"cat_1", "conv_2"}));
+  ASSERT_EQ(fused.dims(), 12u + conv_means.size());
+  std::vector<float> f(fused.dims());
+  fused.extract(other, f);
+  std::vector<double> want = sqrt_l2(row_of(got[5], 1));
+  for (double x : sqrt_l2(conv_means)) want.push_back(x);
+  for (double& x : want) x /= std::sqrt(2.0);  // two unit parts: the whole has norm sqrt(2)
+  expect_close(f, want, 1e-5, "fused");
+}
+
+TEST(CnnPooling, QuadrantsShareTheMiddleRowAndColumnOfAnOddMap) {
+  // One image, one channel, 3 x 3: the quadrants are the 2 x 2 corners, overlapping in the middle.
+  cv::Mat map({1, 1, 3, 3}, CV_32F);
+  for (int k = 0; k < 9; ++k) map.ptr<float>()[k] = static_cast<float>(k);  // row-major 0..8
+  const FloatMatrix q = pool_layer(map, 1, 1, Pooling::Quadrants, "map");
+  ASSERT_EQ(q.cols, 4u);
+  EXPECT_FLOAT_EQ(q.at(0, 0), (0 + 1 + 3 + 4) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 1), (1 + 2 + 4 + 5) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 2), (3 + 4 + 6 + 7) / 4.0f);
+  EXPECT_FLOAT_EQ(q.at(0, 3), (4 + 5 + 7 + 8) / 4.0f);
+  EXPECT_FLOAT_EQ(pool_layer(map, 1, 1, Pooling::Average, "map").at(0, 0), 4.0f);
+  EXPECT_THROW(pool_layer(cv::Mat(1, 3, CV_32F, cv::Scalar(1)), 1, 3, Pooling::Quadrants, "vector"),
+               std::invalid_argument);
 }
 
 TEST(CnnModelImport, RefusesWhatItCannotRun) {
@@ -496,7 +548,7 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   const std::string name = GetParam();
   const NsfwjsModelInfo& info = *find_nsfwjs_model(name);
   const std::shared_ptr<CnnModel> model = load_nsfwjs_model(package, name);
-  const CnnExtractor extractor(model, {});
+  const CnnExtractor extractor(model, {.layer = info.default_layer});
   EXPECT_EQ(extractor.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_layer + "/gap@1");
 
   std::vector<ingest::RgbImage> images;
@@ -552,6 +604,36 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   std::vector<float> one(extractor.dims());
   extractor.extract(images[0], one);
   for (std::size_t k = 0; k < one.size(); ++k) EXPECT_NEAR(one[k], got[1].at(0, k), 1e-5f * std::max(1.0f, std::abs(one[k])));
+
+  // The default features: the layers of default_features, each pooled, signed-square-rooted and
+  // L2-normalised when the model's normalisation says so, concatenated, L2-normalised again.
+  const CnnExtractor defaults(model, {});
+  const std::string suffix = "/" + std::string(to_string(info.default_pooling)) +
+                             (info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/sqrt-l2@1"
+                              : info.default_normalization == CnnNormalization::L2         ? "/l2@1"
+                                                                                           : "@1");
+  EXPECT_EQ(defaults.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_features + suffix);
+  const std::vector<std::string> parts = split_layer_spec(info.default_features);
+  const std::vector<FloatMatrix> layers = model->run(batch, parts, info.default_pooling);
+  std::vector<double> want;
+  for (const FloatMatrix& layer : layers) {
+    std::vector<double> part(layer.row(1), layer.row(1) + layer.cols);
+    if (info.default_normalization == CnnNormalization::SignedSqrtL2)
+      for (double& x : part) x = std::copysign(std::sqrt(std::abs(x)), x);
+    double norm = 0.0;
+    for (double x : part) norm += x * x;
+    const bool scale = parts.size() > 1 || info.default_normalization != CnnNormalization::None;
+    for (double& x : part) want.push_back(scale ? x / std::sqrt(norm) : x);
+  }
+  if (parts.size() > 1) {
+    double norm = 0.0;
+    for (double x : want) norm += x * x;
+    for (double& x : want) x /= std::sqrt(norm);
+  }
+  std::vector<float> fused(defaults.dims());
+  ASSERT_EQ(fused.size(), want.size());
+  defaults.extract(images[1], fused);
+  for (std::size_t k = 0; k < fused.size(); ++k) EXPECT_NEAR(fused[k], want[k], 1e-5 * std::max(1.0, std::abs(want[k])));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, NsfwjsGolden, ::testing::Values("inception_v3", "mobilenet_v2"));

@@ -189,9 +189,9 @@ TEST(OnnxModel, FeaturesAndClassesShareOnePass) {
   auto model = OnnxModel::load(dir / "tiny.onnx", options);
   const auto plain = OnnxModel::load(dir / "tiny.onnx", options);
   model->share_layers({"fc1", model->class_layer()});
-  CnnExtractor features(model, {"fc1", true});
+  CnnExtractor features(model, {"fc1", CnnNormalization::L2});
   ClassifierExtractor classes(model);
-  CnnExtractor reference(plain, {"fc1", true});
+  CnnExtractor reference(plain, {"fc1", CnnNormalization::L2});
   EXPECT_EQ(features.id(), reference.id());
   EXPECT_NE(features.id().find("/fc1/gap/l2@"), std::string::npos) << features.id();
   for (unsigned seed : {1u, 2u, 1u}) {
