@@ -13,6 +13,7 @@
 #include "app/progress_bar.h"
 #include "app/run_report.h"
 #include "app/shard_commands.h"
+#include "app/shared_options.h"
 #include "pipeline/pipeline.h"
 #include "serve/server.h"
 #include "store/sqlite_cache.h"
@@ -108,73 +109,16 @@ int main(int argc, char** argv) {
   CLI::App* run = cli.add_subcommand("run", "Build an atlas from photos (files, folders)");
   run->add_option("inputs", inputs, "Photo files or folders (searched recursively)")->required();
   run->add_option("-o,--output", output, "Output folder for the atlas (replaced atomically)")->required();
-  run->add_option("--raw-size", run_options.raw_size, "Raw-pixel features: photos resized to N x N x 3")
-      ->default_val(150)
-      ->check(CLI::Range(4, 1024));
-  std::string k_text = "10";
-  run->add_option("-k,--clusters", k_text, "Number of K-Means clusters, or 'auto' to choose it by silhouette")
-      ->default_val("10")
-      ->check([](const std::string& value) -> std::string {
-        if (value == "auto") return "";
-        try {
-          const int k = std::stoi(value);
-          if (k >= 1 && k <= 1000 && std::to_string(k) == value) return "";
-        } catch (...) {
-        }
-        return "-k takes a number from 1 to 1000 or 'auto', not '" + value + "'";
-      });
-  run->add_option("--clusterer", run_options.clusterer,
-                  "kmeans (on the features, -k) or hdbscan (density-based groups on each 2-D map; "
-                  "photos in none are 'Unclustered')")
-      ->default_val("kmeans")
-      ->check(CLI::IsMember({"kmeans", "hdbscan"}));
-  run->add_option("--min-cluster-size", run_options.hdbscan_min_cluster_size, "Smallest HDBSCAN cluster")
-      ->default_val(15)
-      ->check(CLI::Range(2, 1000000));
-  run->add_option("--perplexity", run_options.perplexity, "t-SNE perplexity")
-      ->default_val(30.0)
-      ->check(CLI::Range(1.0, 500.0));
-  run->add_option("--iterations", run_options.tsne_iterations, "t-SNE iterations")->default_val(1000)->check(CLI::Range(50, 100000));
-  run->add_option("--pca", run_options.pca_components, "PCA dimensions before t-SNE and K-Means")
-      ->default_val(50)
-      ->check(CLI::Range(2, 4096));
-  run->add_option("--seed", run_options.seed, "Seed for every random choice")->default_val(0);
-  run->add_option("--threads", run_options.num_threads, "Worker threads (0 = all cores)")->default_val(0)->check(CLI::Range(0, 1024));
-  run->add_option("--title", run_options.title, "Title shown in the atlas")->default_val("photoatlas");
+  std::string k_text;
+  app::ObjectFlags object_flags;
+  app::add_feature_options(*run, run_options, object_flags);
+  app::add_map_options(*run, run_options, k_text);
   run->add_option("--viewer-dir", viewer_dir, "Built viewer to copy into the atlas (default: the bundled one)");
   std::string cache_file;
   bool no_cache = false;
   run->add_option("--cache", cache_file,
                   "Result cache (SQLite): a re-run decodes only new photos (default: ~/.cache/photoatlas/cache.sqlite)");
   run->add_flag("--no-cache", no_cache, "Compute everything afresh and keep nothing");
-  run->add_option("--model", run_options.cnn_model,
-                  "CNN for the second map: inception_v3, mobilenet_v2 (from the nsfwjs package), a model from "
-                  "`photoatlas models list`, an .onnx file, or none")
-      ->default_val("inception_v3");
-  run->add_option("--layer", run_options.cnn_layer,
-                  "CNN layer whose (pooled) output is the feature vector; several joined by '+' are fused "
-                  "(default for inception_v3: mixed6+mixed7, quad, sqrt-l2)");
-  run->add_flag("--l2", run_options.cnn_l2, "L2-normalise the CNN feature vectors");
-  run->add_option("--normalize", run_options.cnn_normalization,
-                  "CNN vectors: none, l2 or sqrt-l2 (signed square root, then L2; the default features' own)")
-      ->check(CLI::IsMember({"none", "l2", "sqrt-l2"}));
-  run->add_option("--pooling", run_options.cnn_pooling,
-                  "CNN layers: gap (global average) or quad (average of each quadrant, 4x the dimensions; the "
-                  "default features' own)")
-      ->check(CLI::IsMember({"gap", "quad"}));
-  run->add_flag("--keep-layout", run_options.keep_layout,
-                "Keep the map of the atlas already in OUT: its photos stay put, new photos are placed among them");
-  run->add_option("--ontology", run_options.ontology,
-                  "How an ImageNet classifier's classes are grouped: general, study, or a JSON or YAML file")
-      ->default_val("general");
-  bool objects_on = false, objects_off = false;
-  run->add_flag("--objects", objects_on,
-                "COCO object tags from the CenterNet detector; an error when its model files are missing "
-                "(default: on when they are installed)");
-  run->add_flag("--no-objects", objects_off, "No object tags")->excludes("--objects");
-  run->add_option("--object-threshold", run_options.object_threshold, "Score an object tag needs")
-      ->default_val(0.3)
-      ->check(CLI::Range(0.0, 1.0));
   run->add_flag("-q,--quiet", quiet, "Print only errors and the result");
 
   std::string serve_dir;
@@ -194,6 +138,7 @@ int main(int argc, char** argv) {
     return shards.execute([](pipeline::RunOptions& options, const std::string& viewer_dir) {
       options.viewer_dir = find_viewer_dir(viewer_dir);
       options.nsfwjs_dir = find_nsfwjs_dir();
+      options.object_model_dir = find_object_model_dir();
     });
   }
 
@@ -201,11 +146,10 @@ int main(int argc, char** argv) {
     for (const auto& input : inputs) run_options.inputs.emplace_back(input);
     run_options.output = output;
     run_options.viewer_dir = find_viewer_dir(viewer_dir);
-    run_options.k = k_text == "auto" ? 0 : std::stoi(k_text);
+    app::apply_map_options(k_text, run_options);
     run_options.nsfwjs_dir = find_nsfwjs_dir();
     run_options.object_model_dir = find_object_model_dir();
-    run_options.objects = !objects_off;
-    run_options.objects_required = objects_on;
+    app::apply_object_flags(object_flags, run_options);
     if (!no_cache) run_options.cache_file = cache_file.empty() ? store::default_cache_file() : fs::path(cache_file);
     // Under mpirun the ranks share the work through shard files (the cache is not used).
     if (app::ShardCommands::launched_by_mpi()) return shards.run_mpi(run_options, quiet);

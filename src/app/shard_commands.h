@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/shared_options.h"
 #include "pipeline/pipeline.h"
 
 namespace photoatlas::app {
@@ -41,6 +42,7 @@ class ShardCommands {
   std::vector<std::string> shard_files_;
   std::string merge_output_;
   std::string merge_k_ = "10";
+  ObjectFlags feature_objects_;
   std::string viewer_dir_;
   std::string shard_dir_;  // run under MPI: where the ranks write their shards (default OUT.shards)
   bool quiet_ = false;
