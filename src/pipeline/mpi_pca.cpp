@@ -107,10 +107,22 @@ DistributedPcaResult distributed_pca(const FloatMatrix& local_rows, const Distri
     for (Eigen::Index i = 0; i < d; ++i) omega(i, j) = normal(rng);
 
   // Range of the centred data: Y = Xc·Ω, refined by power iterations Y = Xc·orth(Xcᵀ·orth(Y)).
+  // The passes go on past power_iterations until the top-k Ritz values (squared singular values
+  // of Qᵀ·Xc, from the l x l Gram matrix of Z, which each pass computes anyway) settle: a flat
+  // spectrum (signed-sqrt + L2 CNN features) needs more passes than a steep one (raw pixels).
   MatrixD y = centred_times(x, mean, omega);
-  for (int it = 0; it < options.power_iterations; ++it) {
+  Eigen::VectorXd previous_ritz;
+  for (int it = 0; it < options.max_power_iterations; ++it) {
     const MatrixD q = orthonormal_columns(y);
     const MatrixD z = centred_transpose_times(x, mean, q);  // d x l, the same on every rank
+    const Eigen::SelfAdjointEigenSolver<MatrixD> ritz(z.transpose() * z, Eigen::EigenvaluesOnly);
+    const Eigen::VectorXd top = ritz.eigenvalues().tail(std::min<Eigen::Index>(k, z.cols()));
+    const bool settled = previous_ritz.size() == top.size() &&
+                         ((top - previous_ritz).cwiseAbs().array() <=
+                          options.ritz_tolerance * top.cwiseAbs().array().max(1e-300))
+                             .all();
+    if (it >= options.power_iterations && settled) break;
+    previous_ritz = top;
     y = centred_times(x, mean, orthonormal_columns(z, Rows::Local));
   }
   const MatrixD q = orthonormal_columns(orthonormal_columns(y));  // twice: orthonormal to round-off

@@ -20,6 +20,11 @@ struct DistributedPcaOptions {
   // tenth component of 60 intel_scenes photos moved one photo to another cluster (adjusted Rand
   // 0.96 against the exact solver); each pass is one all-reduce of a d x l matrix.
   int power_iterations = 4;
+  // Then more passes, up to this many, until every top Ritz value moves by less than
+  // ritz_tolerance of itself between passes (K-Means on 60 photos' signed-sqrt CNN features at
+  // --pca 10 moved photos between clusters after 4 passes: adjusted Rand 0.78 against the exact solver).
+  int max_power_iterations = 40;
+  double ritz_tolerance = 1e-7;
   std::uint64_t seed = 0;    // the random test matrix, the same on every rank
 };
 
