@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <cstring>
 
@@ -375,26 +376,28 @@ void exact_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggera
     const std::vector<float> packed = packed_coordinates(y);
     std::vector<double> rz(padded), rfx(padded), rfy(padded);
     std::vector<ColumnSums> groups(kSymmetricGroups);
-    // One parallel region per iteration: each thread runs its groups' tiles, then the
-    // attraction of a matching share of rows (starting threads costs ~0.1 ms per region).
-    parallel_for_chunks(kSymmetricGroups, num_threads, [&](std::size_t g0, std::size_t g1, int) {
+    // One parallel region per iteration (starting threads costs ~0.1 ms per region): each
+    // thread runs its groups' tiles, waits for the others, then merges the column sums and
+    // computes the attraction of its share of rows.
+    const int workers = std::min(resolve_threads(num_threads), static_cast<int>(kSymmetricGroups));
+    std::barrier tiles_done(workers);
+    parallel_for_chunks(kSymmetricGroups, workers, [&](std::size_t g0, std::size_t g1, int) {
       for (std::size_t g = g0; g < g1; ++g) {
         ColumnSums& cols = groups[g];
         cols.reset(padded);
         for (std::size_t t = g; t < tiles; t += kSymmetricGroups)
           symmetric_tile_avx512(fxs.data(), fys.data(), padded, t, rz.data(), rfx.data(), rfy.data(), cols);
       }
+      tiles_done.arrive_and_wait();
       const std::size_t r0 = n * g0 / kSymmetricGroups, r1 = n * g1 / kSymmetricGroups;
-      attraction_rows_packed(p, packed.data(), 1.0, r0, r1, attract_x.data(), attract_y.data());
-    });
-    parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
-      for (std::size_t i = begin; i < end; ++i) {
+      for (std::size_t i = r0; i < r1; ++i) {
         double z = rz[i] - 1.0, fx = rfx[i], fy = rfy[i];  // minus the point itself
         for (const ColumnSums& cols : groups) z += cols.z[i], fx += cols.fx[i], fy += cols.fy[i];
         row_z[i] = z;
         gradient.x[i] = fx;
         gradient.y[i] = fy;
       }
+      attraction_rows_packed(p, packed.data(), 1.0, r0, r1, attract_x.data(), attract_y.data());
     });
   } else
 #endif
