@@ -4,7 +4,8 @@
 //        PCA to 50 dims when DATA is wider (as the pipeline does, timed), then t-SNE; writes the
 //        N x 2 embedding to OUT and one JSON line of phase timings.
 //   eval DATA LABELS EMB...   the same P for every embedding (PCA-50, perplexity 30): KL
-//        divergence (exact Z up to 20k points, else Z estimated from 4000 sampled rows), 10-NN
+//        divergence (exact Z up to 20k points, else Z estimated from 4000 sampled rows; not
+//        computed beyond 200k points, where the driver reports the run's own estimate), 10-NN
 //        preservation and 10-NN label accuracy in 2-D on up to 10000 sampled points; JSON per embedding.
 //   knn  DATA [K] [--methods exact,hnsw,brute]  neighbour searches side by side: CPU s and recall.
 //   grad DATA                 seconds per iteration of the exact and the FFT gradient on a
@@ -152,9 +153,15 @@ int cmd_eval(int argc, char** argv) {
     for (float v : l.values) labels.push_back(static_cast<int>(v));
   }
   const std::size_t n = data.rows;
-  AffinityOptions affinity;
-  affinity.num_threads = threads;
-  const SparseMatrix p = compute_affinities(data, affinity);
+  // Beyond 200k points P would cost another full neighbour search (minutes on 2 cores): the KL
+  // is then left to the run's own estimate (kl_internal, same P, Z interpolated) and printed as -1.
+  const bool with_kl = data.rows <= 200000;
+  SparseMatrix p;
+  if (with_kl) {
+    AffinityOptions affinity;
+    affinity.num_threads = threads;
+    p = compute_affinities(data, affinity);
+  }
   // Sampled points for the neighbourhood figures, and their 10 input-space neighbours (exact).
   const std::size_t sample = std::min<std::size_t>(n, 10000);
   std::vector<std::size_t> rows(n);
@@ -175,9 +182,11 @@ int cmd_eval(int argc, char** argv) {
     detail::Embedding2D y;
     y.zero(n);
     for (std::size_t i = 0; i < n; ++i) y.x[i] = e.at(i, 0), y.y[i] = e.at(i, 1);
-    const double kl_p = detail::attractive_forces(p, y, 1.0, threads, nullptr, nullptr);
-    const double z = normalisation(y, n <= 20000 ? n : 4000, threads);
-    const double kl = kl_p + std::log(z);
+    double kl = -1.0;
+    if (with_kl) {
+      const double kl_p = detail::attractive_forces(p, y, 1.0, threads, nullptr, nullptr);
+      kl = kl_p + std::log(normalisation(y, n <= 20000 ? n : 4000, threads));
+    }
     FloatMatrix q2(sample, 2);
     for (std::size_t t = 0; t < sample; ++t) q2.at(t, 0) = e.at(rows[t], 0), q2.at(t, 1) = e.at(rows[t], 1);
     const NeighbourGraph low = query_neighbours(e, q2, 11, exact);
