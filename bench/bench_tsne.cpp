@@ -4,9 +4,10 @@
 //        PCA to 50 dims when DATA is wider (as the pipeline does, timed), then t-SNE; writes the
 //        N x 2 embedding to OUT and one JSON line of phase timings.
 //   eval DATA LABELS EMB...   the same P for every embedding (PCA-50, perplexity 30): KL
-//        divergence (exact Z up to 20k points, else Z estimated from 4000 sampled rows), 10-NN
+//        divergence (exact Z up to 20k points, else Z estimated from 4000 sampled rows; not
+//        computed beyond 200k points, where the driver reports the run's own estimate), 10-NN
 //        preservation and 10-NN label accuracy in 2-D on up to 10000 sampled points; JSON per embedding.
-//   knn  DATA [K]             exact vs HNSW neighbours: seconds and recall (for tuning the crossover).
+//   knn  DATA [K] [--methods exact,hnsw,brute]  neighbour searches side by side: CPU s and recall.
 //   grad DATA                 seconds per iteration of the exact and the FFT gradient on a
 //                             t-SNE layout of DATA (for tuning the exact/FFT crossover).
 // Files: uint64 rows, uint64 cols, then rows * cols float32 (labels: float32 too).
@@ -152,9 +153,15 @@ int cmd_eval(int argc, char** argv) {
     for (float v : l.values) labels.push_back(static_cast<int>(v));
   }
   const std::size_t n = data.rows;
-  AffinityOptions affinity;
-  affinity.num_threads = threads;
-  const SparseMatrix p = compute_affinities(data, affinity);
+  // Beyond 200k points P would cost another full neighbour search (minutes on 2 cores): the KL
+  // is then left to the run's own estimate (kl_internal, same P, Z interpolated) and printed as -1.
+  const bool with_kl = data.rows <= 200000;
+  SparseMatrix p;
+  if (with_kl) {
+    AffinityOptions affinity;
+    affinity.num_threads = threads;
+    p = compute_affinities(data, affinity);
+  }
   // Sampled points for the neighbourhood figures, and their 10 input-space neighbours (exact).
   const std::size_t sample = std::min<std::size_t>(n, 10000);
   std::vector<std::size_t> rows(n);
@@ -175,9 +182,11 @@ int cmd_eval(int argc, char** argv) {
     detail::Embedding2D y;
     y.zero(n);
     for (std::size_t i = 0; i < n; ++i) y.x[i] = e.at(i, 0), y.y[i] = e.at(i, 1);
-    const double kl_p = detail::attractive_forces(p, y, 1.0, threads, nullptr, nullptr);
-    const double z = normalisation(y, n <= 20000 ? n : 4000, threads);
-    const double kl = kl_p + std::log(z);
+    double kl = -1.0;
+    if (with_kl) {
+      const double kl_p = detail::attractive_forces(p, y, 1.0, threads, nullptr, nullptr);
+      kl = kl_p + std::log(normalisation(y, n <= 20000 ? n : 4000, threads));
+    }
     FloatMatrix q2(sample, 2);
     for (std::size_t t = 0; t < sample; ++t) q2.at(t, 0) = e.at(rows[t], 0), q2.at(t, 1) = e.at(rows[t], 1);
     const NeighbourGraph low = query_neighbours(e, q2, 11, exact);
@@ -205,25 +214,54 @@ int cmd_eval(int argc, char** argv) {
   return 0;
 }
 
+// Neighbour search side by side: the exact search (partitioned beyond 20k points), HNSW at
+// three search lists, and plain brute force (up to 200k points); CPU seconds of each and the
+// recall against brute force on 1000 sampled points.
 int cmd_knn(int argc, char** argv) {
   const FloatMatrix data = reduce(read_matrix(argv[2]), 2);
-  const std::size_t k = argc > 3 ? std::stoul(argv[3]) : 90;
-  for (int ef : {0, 100, 200}) {
-    NeighbourOptions options;
-    options.num_threads = 2;
-    options.method = NeighbourMethod::Hnsw;
-    options.hnsw_ef_search = ef;
-    double t0 = now();
-    const NeighbourGraph g = nearest_neighbours(data, k, options);
-    double t1 = now();
-    std::printf("{\"n\": %zu, \"method\": \"hnsw\", \"ef\": %d, \"seconds\": %.3f, \"recall\": %.4f}\n", data.rows, ef,
-                t1 - t0, neighbour_recall(g, data, 1000, 5, 2));
+  const std::size_t k = argc > 3 && argv[3][0] != '-' ? std::stoul(argv[3]) : 90;
+  const std::string methods = arg(argc, argv, "--methods", "exact,hnsw,brute");
+  auto report_graph = [&](const char* method, int ef, double c0, const NeighbourGraph& g) {
+    const double cpu = cpu_seconds() - c0;
+    std::printf("{\"n\": %zu, \"method\": \"%s\", \"ef\": %d, \"cpu_s\": %.3f, \"recall\": %.4f}\n", data.rows,
+                method, ef, cpu, neighbour_recall(g, data, 1000, 5, 2));
     std::fflush(stdout);
+  };
+  if (methods.find("exact") != std::string::npos) {
+    const double c0 = cpu_seconds();
+    report_graph("exact", 0, c0, exact_neighbours(data, k, 2));
   }
-  if (data.rows <= 200000) {
-    double t0 = now();
-    const NeighbourGraph g = exact_neighbours(data, k, 2);
-    std::printf("{\"n\": %zu, \"method\": \"exact\", \"seconds\": %.3f}\n", data.rows, now() - t0);
+  if (methods.find("hnsw") != std::string::npos) {
+    for (int ef : {0, 100, 200}) {
+      NeighbourOptions options;
+      options.num_threads = 2;
+      options.method = NeighbourMethod::Hnsw;
+      options.hnsw_ef_search = ef;
+      const double c0 = cpu_seconds();
+      report_graph("hnsw", ef, c0, nearest_neighbours(data, k, options));
+    }
+  }
+  if (methods.find("brute") != std::string::npos && data.rows <= 200000) {
+    // Brute force over all rows: queries against a copy of the data (query_neighbours never
+    // partitions), k + 1 neighbours with each point itself dropped.
+    const double c0 = cpu_seconds();
+    NeighbourOptions exact;
+    exact.method = NeighbourMethod::Exact;
+    exact.num_threads = 2;
+    const NeighbourGraph with_self = query_neighbours(data, data, k + 1, exact);
+    NeighbourGraph g;
+    g.n = data.rows;
+    g.k = k;
+    for (std::size_t i = 0; i < data.rows; ++i) {
+      std::size_t kept = 0;
+      for (std::size_t t = 0; t < k + 1 && kept < k; ++t) {
+        const std::uint32_t j = with_self.indices[i * (k + 1) + t];
+        if (j == i) continue;
+        g.indices.push_back(j);
+        ++kept;
+      }
+    }
+    report_graph("brute", 0, c0, g);
   }
   return 0;
 }

@@ -94,7 +94,7 @@ SparseMatrix symmetrise(const NeighbourGraph& graph, const std::vector<double>& 
   // Row i of P merges its own neighbours (c(j|i)) with the rows that list i (c(i|j)).
   const double scale = 1.0 / (2.0 * static_cast<double>(n));
   auto merge_row = [&](std::size_t i, std::vector<std::pair<std::uint32_t, double>>& own, std::uint32_t* cols,
-                       double* values) {
+                       float* values) {
     own.clear();
     for (std::size_t t = 0; t < k; ++t) own.emplace_back(graph.indices[i * k + t], conditionals[i * k + t]);
     std::sort(own.begin(), own.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -120,7 +120,7 @@ SparseMatrix symmetrise(const NeighbourGraph& graph, const std::vector<double>& 
       }
       if (cols) {
         cols[count] = col;
-        values[count] = v * scale;
+        values[count] = static_cast<float>(v * scale);
       }
       ++count;
     }

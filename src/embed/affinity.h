@@ -17,7 +17,9 @@ struct SparseMatrix {
   std::size_t n = 0;                   // rows = cols
   std::vector<std::size_t> row_start;  // n + 1 offsets into `cols` / `values`
   std::vector<std::uint32_t> cols;     // column indices, ascending within a row
-  std::vector<double> values;
+  // Single precision: P is the largest structure of a big run (1M points x ~130 entries) and
+  // float's 1e-7 relative rounding is far below the neighbour search's and the gradient's errors.
+  std::vector<float> values;
   std::size_t nonzeros() const { return values.size(); }
 };
 
@@ -42,8 +44,8 @@ std::size_t neighbour_count(std::size_t n, double perplexity);
 std::vector<double> calibrate_conditionals(const NeighbourGraph& graph, double perplexity, double tolerance,
                                            int max_steps, int num_threads, std::vector<double>* betas = nullptr);
 
-// P = (C + Cᵀ) / (2N) for the conditional matrix C: symmetric, sums to 1. Built in two passes
-// over a transposed index (no (i, j, value) triplets), so 1M points x 90 neighbours fit in ~3 GB.
+// P = (C + Cᵀ) / (2N) for the conditional matrix C: symmetric, sums to 1 (within float
+// rounding). Built in two passes over a transposed index (no (i, j, value) triplets).
 SparseMatrix symmetrise(const NeighbourGraph& graph, const std::vector<double>& conditionals);
 
 // The whole pipeline: neighbours (exact or HNSW per options.neighbours), calibration at the

@@ -19,19 +19,28 @@ struct NeighbourGraph {
 };
 
 enum class NeighbourMethod {
-  Auto,   // exact up to NeighbourOptions::exact_max_n points, HNSW beyond
-  Exact,  // brute force: O(N² d) through single-precision GEMM, distances of the winners recomputed in double
+  Auto,   // exact up to NeighbourOptions::exact_max_n points; beyond, exact when the partition prunes
+          // well enough (see partition_max_scan), else HNSW
+  Exact,  // brute force: O(N² d) through single-precision GEMM, distances of the winners recomputed in
+          // double; beyond 20k points pruned by a k-means partition (still exact, see knn.cpp)
   Hnsw,   // approximate: hierarchical navigable small-world graphs
 };
 
 struct NeighbourOptions {
   NeighbourMethod method = NeighbourMethod::Auto;
-  // Auto's crossover. Measured on this project's 2-core AVX-512 machine with 10-cluster 50-D
-  // Gaussian mixtures (a hard case for graph search: intrinsic dimension 50), k = 90, CPU s:
-  // N = 20000: exact 1.9 vs HNSW 4.8; N = 100000: exact 35 vs HNSW 53 at recall 0.953 (M 16,
-  // ef 151) or 123 at recall 0.9995 (M 24, construction 200, ef 400). Exact grows as N², HNSW
-  // as ~N log N: exact wins up to ~200k points at the recall we require (>= 0.99).
+  // Auto: exact up to exact_max_n points (brute force up to 20k, partitioned beyond); beyond
+  // exact_max_n exact as well when a sample shows the partition prunes enough (see
+  // partition_max_scan), else HNSW. Measured on this project's 2-core AVX-512 machine with
+  // 10-cluster 50-D Gaussian mixtures (a hard case for graph search: intrinsic dimension 50),
+  // k = 90, CPU s: N = 100000: partitioned exact ~5 (whole affinity stage 7.0), brute force 35,
+  // HNSW 53 at recall 0.953 (M 16, ef 151) or 123 at recall 0.9995 (M 24, construction 200,
+  // ef 400). On unclustered data the partition skips nothing and costs what brute force does.
   std::size_t exact_max_n = 200000;
+  // Auto beyond exact_max_n: the exact partitioned search is kept when a sample says a query
+  // scans at most this many points. Equivalence from the 100k measurements: HNSW at recall
+  // 0.9995 cost 1.23 ms per query, brute force 0.35 ms per 100k points scanned, so HNSW pays
+  // off only beyond ~350k scanned points per query.
+  double partition_max_scan = 350000;
   int hnsw_m = 24;                  // graph degree (hnswlib's M; level 0 keeps 2M links)
   int hnsw_ef_construction = 200;   // candidate list while building
   // Candidate list while searching; 0 = auto: max(4k + 40, 100) (400 for k = 90: recall 0.9995 at
@@ -47,6 +56,12 @@ struct NeighbourOptions {
 
 // Brute-force exact kNN on squared Euclidean distance, threaded over rows.
 NeighbourGraph exact_neighbours(const FloatMatrix& data, std::size_t k, int num_threads);
+
+// The same result as exact_neighbours through a k-means partition of about `points_per_cell`
+// points per cell, whose cells are skipped where the triangle inequality proves they hold no
+// neighbour (exact_neighbours does this beyond 20k points with 4096 per cell; exposed for tests).
+NeighbourGraph partitioned_neighbours(const FloatMatrix& data, std::size_t k, std::size_t points_per_cell,
+                                      int num_threads);
 
 // Each point's k nearest other points by the chosen method.
 NeighbourGraph nearest_neighbours(const FloatMatrix& data, std::size_t k, const NeighbourOptions& options);

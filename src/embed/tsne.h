@@ -40,11 +40,12 @@ struct TsneOptions {
   double degrees_of_freedom = 1.0;
   TsneGradient gradient = TsneGradient::Auto;
   // Auto's crossover between the exact and the FFT gradient, measured on this project's 2-core
-  // AVX-512 machine (`bench_tsne run --gradient exact|fft`, 10-cluster 50-D mixtures, CPU seconds
-  // of whole 1000-iteration runs, exact vs FFT): N = 10000: 15.3 vs 17.1; 20000: 56 vs 21.7
-  // (same final KL within 0.1%). The exact engine's single-precision AVX-512 kernel does
-  // ~0.13 ns of CPU per pair, so it wins while the FFT grid (fixed cost ~(4 * extent)² log) dominates.
-  std::size_t exact_max_n = 10000;
+  // AVX-512 machine (`bench_tsne run --gradient exact|fft`, 10-cluster 50-D mixtures, CPU
+  // seconds of whole 1000-iteration runs, exact vs FFT, machine under load): N = 10000: 11.4 vs
+  // 14.0; 12000: 15.2 vs 16.3; 15000: 22.0 vs 15.8; 20000: 38.1 vs 20.3 (same final KL within
+  // 0.1%, exact lower). The exact engine visits each pair once in single precision (~0.17 ns of
+  // CPU per pair); the FFT grid's fixed cost ((4 * extent)² log per iteration) wins beyond ~12.5k.
+  std::size_t exact_max_n = 12500;
   // FFT interpolation (see embed/tsne_fft.cpp): Lagrange nodes per interval (0 = auto), floor on
   // the intervals per axis, intervals per unit of embedding extent (FIt-SNE's defaults: 3, 50, 1).
   // Auto = 4 nodes below 200k points, 3 beyond. Measured at N = 2000 (8 blobs): the repulsion's
@@ -54,7 +55,8 @@ struct TsneOptions {
   int interpolation_points = 0;
   int min_intervals = 50;
   double intervals_per_unit = 1.0;
-  // Input neighbours: exact up to neighbours.exact_max_n points, HNSW beyond (recall >= 0.99).
+  // Input neighbours: exact (brute force, or pruned by a partition beyond 20k points); HNSW
+  // (recall >= 0.99) only beyond neighbours.exact_max_n where the partition would not prune.
   NeighbourOptions neighbours;
 };
 

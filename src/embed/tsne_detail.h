@@ -35,8 +35,9 @@ Embedding2D initial_embedding(const FloatMatrix& data, const TsneOptions& option
 //   dC/dy_i = 4 Σ_j (a p_ij w_ij^(1/α) - w_ij^((α+1)/α) / Z) (y_i - y_j)
 // where the exaggeration a multiplies P (a = 1: the true gradient).
 
-// Exact gradient, O(N²), threaded over rows; every row sums in a fixed order, so the result
-// does not depend on the thread count.
+// Exact gradient, O(N²). From 512 points (AVX-512 CPUs, α = 1) each pair is visited once in
+// single precision (see tsne_gradient.cpp), below in double row by row. Every sum runs in a
+// fixed order, so the result does not depend on the thread count.
 void exact_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, int num_threads,
                     Embedding2D& gradient, double dof = 1.0);
 

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <cstring>
 
@@ -118,86 +119,167 @@ double ordered_sum(const std::vector<double>& v) {
 #define PHOTOATLAS_HAVE_AVX512_PATH 1
 // GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own undefined-vector idiom.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// The exact repulsion in single precision with AVX-512, 16 pairs per instruction and the
-// division replaced by the hardware reciprocal estimate (vrcp14ps: relative error below 2^-14
-// = 6e-5 per kernel value; a Newton step to full float precision cost 20% more time and
-// moved the final KL at N = 5000 by 0.2% (2.1179 vs 2.1227, both below scikit-learn's 2.1309):
-// these errors are ~100x below those of the FFT and Barnes-Hut approximations). Lane sums are flushed to double every 1024 points. The KL divergence is
-// still evaluated in double. Padding points sit at 1e18 (weight ~1e-36 -> 0).
-// Row i is summed in a fixed order, independent of the thread count.
-__attribute__((target("avx512f"))) void repulsion_rows_avx512(const float* x, const float* y, std::size_t padded,
-                                                              std::size_t begin, std::size_t end, double* z,
-                                                              double* fx, double* fy) {
+// The exact repulsion over pairs i < j only, each pair's kernel computed once and added to
+// both rows (Newton's third law: the force on j is minus the force on i), in single precision
+// with AVX-512 and the hardware reciprocal estimate (vrcp14ps: relative error below 2^-14 =
+// 6e-5 per kernel value; a Newton step to full float precision cost 20% more time and moved the
+// final KL at N = 5000 by 0.2%: these errors are ~100x below those of the FFT and Barnes-Hut
+// approximations). Padding points sit at 1e18 (weight ~1e-36 -> 0).
+//
+// Layout: rows in tiles of 16 (one register of columns). A tile's pairs with its own 16 columns
+// are summed row-wise only (each pair twice, the point itself once: the caller removes it); its
+// pairs with the columns of later tiles are visited once, 4 rows at a time: the 4 rows'
+// accumulators stay in registers (12), each column vector's accumulators are loaded, updated by
+// the 4 rows and stored (3 loads + 3 stores per 64 pairs). 12 vector operations per 16 pairs
+// instead of the row-wise kernel's 2 x 9 for the same pairs visited from both sides.
+//
+// Determinism: tiles are dealt to kSymmetricGroups fixed groups (tile t to group t % groups,
+// which also balances the triangle); each group owns its column accumulators, and the groups'
+// sums are combined in group order (in double). The result therefore depends on neither the
+// thread count nor the schedule. Row sums are flushed from float to double every 1024 columns.
+constexpr std::size_t kSymmetricGroups = 8;
+constexpr std::size_t kTile = 16;
+
+// Column partial sums of one group (float: each column gets one term per 4 rows of the
+// group, a few thousand terms at most below the FFT crossover; relative rounding ~1e-6).
+struct ColumnSums {
+  std::vector<float> z, fx, fy;  // padded
+  void reset(std::size_t padded) { z.assign(padded, 0.0f), fx.assign(padded, 0.0f), fy.assign(padded, 0.0f); }
+};
+
+// One tile of 16 rows: its own 16 columns row-wise, the later columns once per pair. Writes the
+// rows' sums (self pair included in z) and adds the later columns' shares into `cols`.
+__attribute__((target("avx512f"))) void symmetric_tile_avx512(const float* x, const float* y, std::size_t padded,
+                                                               std::size_t tile, double* row_z, double* row_fx,
+                                                               double* row_fy, ColumnSums& cols) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  for (std::size_t i = begin; i < end; ++i) {
-    const __m512 xi = _mm512_set1_ps(x[i]), yi = _mm512_set1_ps(y[i]);
-    double zs = 0.0, fxs = 0.0, fys = 0.0;
-    for (std::size_t j0 = 0; j0 < padded; j0 += 1024) {
-      const std::size_t j1 = std::min(padded, j0 + 1024);
-      __m512 za = _mm512_setzero_ps(), zb = za, fxa = za, fxb = za, fya = za, fyb = za;
-      for (std::size_t j = j0; j < j1; j += 32) {
-        const __m512 dxa = _mm512_sub_ps(xi, _mm512_loadu_ps(x + j));
-        const __m512 dya = _mm512_sub_ps(yi, _mm512_loadu_ps(y + j));
-        const __m512 dxb = _mm512_sub_ps(xi, _mm512_loadu_ps(x + j + 16));
-        const __m512 dyb = _mm512_sub_ps(yi, _mm512_loadu_ps(y + j + 16));
-        const __m512 ba = _mm512_fmadd_ps(dya, dya, _mm512_fmadd_ps(dxa, dxa, one));
-        const __m512 bb = _mm512_fmadd_ps(dyb, dyb, _mm512_fmadd_ps(dxb, dxb, one));
-        const __m512 wa = _mm512_rcp14_ps(ba), wb = _mm512_rcp14_ps(bb);
-        za = _mm512_add_ps(za, wa);
-        zb = _mm512_add_ps(zb, wb);
-        const __m512 wa2 = _mm512_mul_ps(wa, wa), wb2 = _mm512_mul_ps(wb, wb);
-        fxa = _mm512_fmadd_ps(wa2, dxa, fxa);
-        fxb = _mm512_fmadd_ps(wb2, dxb, fxb);
-        fya = _mm512_fmadd_ps(wa2, dya, fya);
-        fyb = _mm512_fmadd_ps(wb2, dyb, fyb);
-      }
-      zs += static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(za, zb)));
-      fxs += static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(fxa, fxb)));
-      fys += static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(fya, fyb)));
+  const std::size_t i0 = tile * kTile;
+  {
+    const __m512 xj = _mm512_loadu_ps(x + i0), yj = _mm512_loadu_ps(y + i0);
+    for (std::size_t i = i0; i < i0 + kTile; ++i) {
+      const __m512 dx = _mm512_sub_ps(_mm512_set1_ps(x[i]), xj), dy = _mm512_sub_ps(_mm512_set1_ps(y[i]), yj);
+      const __m512 w = _mm512_rcp14_ps(_mm512_fmadd_ps(dy, dy, _mm512_fmadd_ps(dx, dx, one)));
+      const __m512 w2 = _mm512_mul_ps(w, w);
+      row_z[i] = static_cast<double>(_mm512_reduce_add_ps(w));
+      row_fx[i] = static_cast<double>(_mm512_reduce_add_ps(_mm512_mul_ps(w2, dx)));
+      row_fy[i] = static_cast<double>(_mm512_reduce_add_ps(_mm512_mul_ps(w2, dy)));
     }
-    z[i] = zs - 1.0;  // the point itself
-    fx[i] = fxs;
-    fy[i] = fys;
+  }
+  float* cz = cols.z.data();
+  float* cfx = cols.fx.data();
+  float* cfy = cols.fy.data();
+  for (std::size_t r0 = i0; r0 < i0 + kTile; r0 += 4) {
+    const __m512 x0 = _mm512_set1_ps(x[r0]), x1 = _mm512_set1_ps(x[r0 + 1]), x2 = _mm512_set1_ps(x[r0 + 2]),
+                 x3 = _mm512_set1_ps(x[r0 + 3]);
+    const __m512 y0 = _mm512_set1_ps(y[r0]), y1 = _mm512_set1_ps(y[r0 + 1]), y2 = _mm512_set1_ps(y[r0 + 2]),
+                 y3 = _mm512_set1_ps(y[r0 + 3]);
+    double sz[4] = {}, sfx[4] = {}, sfy[4] = {};
+    for (std::size_t j0 = i0 + kTile; j0 < padded; j0 += 1024) {
+      const std::size_t j1 = std::min(padded, j0 + 1024);
+      __m512 z0 = _mm512_setzero_ps(), z1 = z0, z2 = z0, z3 = z0;
+      __m512 fx0 = z0, fx1 = z0, fx2 = z0, fx3 = z0, fy0 = z0, fy1 = z0, fy2 = z0, fy3 = z0;
+      for (std::size_t j = j0; j < j1; j += kTile) {
+        const __m512 xj = _mm512_loadu_ps(x + j), yj = _mm512_loadu_ps(y + j);
+        __m512 cz_j = _mm512_loadu_ps(cz + j), cfx_j = _mm512_loadu_ps(cfx + j), cfy_j = _mm512_loadu_ps(cfy + j);
+#define PHOTOATLAS_PAIR(XI, YI, Z, FX, FY)                                                  \
+  {                                                                                         \
+    const __m512 dx = _mm512_sub_ps(XI, xj), dy = _mm512_sub_ps(YI, yj);                    \
+    const __m512 w = _mm512_rcp14_ps(_mm512_fmadd_ps(dy, dy, _mm512_fmadd_ps(dx, dx, one))); \
+    const __m512 w2 = _mm512_mul_ps(w, w);                                                  \
+    Z = _mm512_add_ps(Z, w);                                                                \
+    FX = _mm512_fmadd_ps(w2, dx, FX);                                                       \
+    FY = _mm512_fmadd_ps(w2, dy, FY);                                                       \
+    cz_j = _mm512_add_ps(cz_j, w);                                                          \
+    cfx_j = _mm512_fnmadd_ps(w2, dx, cfx_j);                                                \
+    cfy_j = _mm512_fnmadd_ps(w2, dy, cfy_j);                                                \
+  }
+        PHOTOATLAS_PAIR(x0, y0, z0, fx0, fy0)
+        PHOTOATLAS_PAIR(x1, y1, z1, fx1, fy1)
+        PHOTOATLAS_PAIR(x2, y2, z2, fx2, fy2)
+        PHOTOATLAS_PAIR(x3, y3, z3, fx3, fy3)
+#undef PHOTOATLAS_PAIR
+        _mm512_storeu_ps(cz + j, cz_j);
+        _mm512_storeu_ps(cfx + j, cfx_j);
+        _mm512_storeu_ps(cfy + j, cfy_j);
+      }
+      sz[0] += _mm512_reduce_add_ps(z0), sz[1] += _mm512_reduce_add_ps(z1);
+      sz[2] += _mm512_reduce_add_ps(z2), sz[3] += _mm512_reduce_add_ps(z3);
+      sfx[0] += _mm512_reduce_add_ps(fx0), sfx[1] += _mm512_reduce_add_ps(fx1);
+      sfx[2] += _mm512_reduce_add_ps(fx2), sfx[3] += _mm512_reduce_add_ps(fx3);
+      sfy[0] += _mm512_reduce_add_ps(fy0), sfy[1] += _mm512_reduce_add_ps(fy1);
+      sfy[2] += _mm512_reduce_add_ps(fy2), sfy[3] += _mm512_reduce_add_ps(fy3);
+    }
+    for (std::size_t r = 0; r < 4; ++r) {
+      row_z[r0 + r] += sz[r];
+      row_fx[r0 + r] += sfx[r];
+      row_fy[r0 + r] += sfy[r];
+    }
   }
 }
 #endif
 
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
-// Attractive forces of rows [begin, end) over sparse P, 8 entries per step (gathers of the
-// neighbours' coordinates). Lanes are combined in a fixed order: depends on the row alone.
-__attribute__((target("avx512f,avx512vl"))) void attraction_rows_avx512(const SparseMatrix& p, const double* xs,
-                                                                        const double* ys, double inv_dof,
-                                                                        std::size_t begin, std::size_t end,
-                                                                        double* out_x, double* out_y) {
-  const __m512d one = _mm512_set1_pd(1.0), vinv = _mm512_set1_pd(inv_dof), zero = _mm512_setzero_pd();
-  for (std::size_t i = begin; i < end; ++i) {
-    const __m512d xi = _mm512_set1_pd(xs[i]), yi = _mm512_set1_pd(ys[i]);
-    __m512d ax = zero, ay = zero;
-    const std::size_t e1 = p.row_start[i + 1];
-    for (std::size_t e = p.row_start[i]; e < e1; e += 8) {
-      const std::size_t left = e1 - e;
-      const __mmask8 m = left >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << left) - 1u);
-      const __m256i idx = _mm256_maskz_loadu_epi32(m, p.cols.data() + e);
-      const __m512d xj = _mm512_mask_i32gather_pd(zero, m, idx, xs, 8);
-      const __m512d yj = _mm512_mask_i32gather_pd(zero, m, idx, ys, 8);
-      const __m512d pv = _mm512_maskz_loadu_pd(m, p.values.data() + e);
-      const __m512d dx = _mm512_sub_pd(xi, xj), dy = _mm512_sub_pd(yi, yj);
-      const __m512d d2 = _mm512_fmadd_pd(dy, dy, _mm512_mul_pd(dx, dx));
-      const __m512d pw = _mm512_div_pd(pv, _mm512_fmadd_pd(d2, vinv, one));
-      ax = _mm512_fmadd_pd(pw, dx, ax);
-      ay = _mm512_fmadd_pd(pw, dy, ay);
-    }
-    out_x[i] = _mm512_reduce_add_pd(ax);
-    out_y[i] = _mm512_reduce_add_pd(ay);
+// The embedding as (x, y) float pairs centred on the first point: one 8-byte gather fetches
+// both coordinates of a neighbour.
+std::vector<float> packed_coordinates(const Embedding2D& y) {
+  const std::size_t n = y.size();
+  std::vector<float> out(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = static_cast<float>(y.x[i] - y.x[0]);
+    out[2 * i + 1] = static_cast<float>(y.y[i] - y.y[0]);
   }
+  return out;
 }
 
+// Attractive forces of rows [begin, end) over sparse P in single precision, 16 entries per
+// step: two 8-byte gathers of packed (x, y) pairs (the double version needed four gathers per
+// 16 entries and was a quarter of a 5k run's time: gathers are slow on this CPU). Rows are
+// summed in a fixed order (depends on the row alone).
+__attribute__((target("avx512f,avx512vl"))) void attraction_rows_packed(const SparseMatrix& p, const float* xy,
+                                                                        double inv_dof, std::size_t begin,
+                                                                        std::size_t end, double* out_x,
+                                                                        double* out_y) {
+  const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f);
+  const __m512 vinv = _mm512_set1_ps(static_cast<float>(inv_dof));
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const double* pairs = reinterpret_cast<const double*>(xy);
+  for (std::size_t i = begin; i < end; ++i) {
+    const __m512 xi = _mm512_set1_ps(xy[2 * i]), yi = _mm512_set1_ps(xy[2 * i + 1]);
+    __m512 ax = _mm512_setzero_ps(), ay = ax;
+    const std::size_t e1 = p.row_start[i + 1];
+    for (std::size_t e = p.row_start[i]; e < e1; e += 16) {
+      const std::size_t left = e1 - e;
+      const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+      const __m512i idx = _mm512_maskz_loadu_epi32(m, p.cols.data() + e);
+      const __m512d lo = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(m),
+                                                  _mm512_castsi512_si256(idx), pairs, 8);
+      const __m512d hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(m >> 8),
+                                                  _mm512_extracti64x4_epi64(idx, 1), pairs, 8);
+      const __m512 xj = _mm512_permutex2var_ps(_mm512_castpd_ps(lo), even, _mm512_castpd_ps(hi));
+      const __m512 yj = _mm512_permutex2var_ps(_mm512_castpd_ps(lo), odd, _mm512_castpd_ps(hi));
+      const __m512 pv = _mm512_maskz_loadu_ps(m, p.values.data() + e);
+      const __m512 dx = _mm512_sub_ps(xi, xj), dy = _mm512_sub_ps(yi, yj);
+      const __m512 d2 = _mm512_fmadd_ps(dy, dy, _mm512_mul_ps(dx, dx));
+      // p / b through the reciprocal estimate and one Newton step (float precision; a division
+      // instruction has a quarter of the throughput).
+      const __m512 b = _mm512_fmadd_ps(d2, vinv, one);
+      const __m512 r0 = _mm512_rcp14_ps(b);
+      const __m512 r = _mm512_mul_ps(r0, _mm512_fnmadd_ps(b, r0, two));
+      const __m512 pw = _mm512_mul_ps(pv, r);  // masked lanes: p = 0
+      ax = _mm512_fmadd_ps(pw, dx, ax);
+      ay = _mm512_fmadd_ps(pw, dy, ay);
+    }
+    out_x[i] = static_cast<double>(_mm512_reduce_add_ps(ax));
+    out_y[i] = static_cast<double>(_mm512_reduce_add_ps(ay));
+  }
+}
 #endif
 
 // Whether the exact gradient takes the single-precision AVX-512 path (large enough rows, CPU support).
 bool use_avx512_path(std::size_t n, double dof) {
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
-  static const bool supported = __builtin_cpu_supports("avx512f");
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
   return supported && dof == 1.0 && n >= 512;
 #else
   return false;
@@ -235,8 +317,9 @@ double attractive_forces(const SparseMatrix& p, const Embedding2D& y, double dof
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
   static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
   if (want_forces && avx512 && n >= 512) {
+    const std::vector<float> packed = packed_coordinates(y);
     parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
-      attraction_rows_avx512(p, xs, ys, inv_dof, begin, end, out_x->data(), out_y->data());
+      attraction_rows_packed(p, packed.data(), inv_dof, begin, end, out_x->data(), out_y->data());
     });
     return 0.0;
   }
@@ -277,29 +360,49 @@ void exact_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggera
   gradient.zero(n);
   if (n < 2) return;
   std::vector<double> row_z(n);
-  std::vector<double> attract_x, attract_y;
-  attractive_forces(p, y, dof, num_threads, &attract_x, &attract_y);
+  std::vector<double> attract_x(n), attract_y(n);
   const double* xs = y.x.data();
   const double* ys = y.y.data();
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
   if (use_avx512_path(n, dof)) {
     // Float copies centred on the first point (coordinates stay small relative to their
-    // differences), padded to a multiple of 32 with far-away points. (A variant visiting each
-    // pair once, i < j, with per-thread column accumulators measured no faster: it is bound by
-    // the column side's loads and stores.)
-    const std::size_t padded = (n + 31) / 32 * 32;
+    // differences), padded to whole tiles with far-away points.
+    const std::size_t padded = (n + kTile - 1) / kTile * kTile, tiles = padded / kTile;
     std::vector<float> fxs(padded, 1e18f), fys(padded, 1e18f);
     for (std::size_t i = 0; i < n; ++i) {
       fxs[i] = static_cast<float>(xs[i] - xs[0]);
       fys[i] = static_cast<float>(ys[i] - ys[0]);
     }
-    parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
-      repulsion_rows_avx512(fxs.data(), fys.data(), padded, begin, end, row_z.data(), gradient.x.data(),
-                            gradient.y.data());
+    const std::vector<float> packed = packed_coordinates(y);
+    std::vector<double> rz(padded), rfx(padded), rfy(padded);
+    std::vector<ColumnSums> groups(kSymmetricGroups);
+    // One parallel region per iteration (starting threads costs ~0.1 ms per region): each
+    // thread runs its groups' tiles, waits for the others, then merges the column sums and
+    // computes the attraction of its share of rows.
+    const int workers = std::min(resolve_threads(num_threads), static_cast<int>(kSymmetricGroups));
+    std::barrier tiles_done(workers);
+    parallel_for_chunks(kSymmetricGroups, workers, [&](std::size_t g0, std::size_t g1, int) {
+      for (std::size_t g = g0; g < g1; ++g) {
+        ColumnSums& cols = groups[g];
+        cols.reset(padded);
+        for (std::size_t t = g; t < tiles; t += kSymmetricGroups)
+          symmetric_tile_avx512(fxs.data(), fys.data(), padded, t, rz.data(), rfx.data(), rfy.data(), cols);
+      }
+      tiles_done.arrive_and_wait();
+      const std::size_t r0 = n * g0 / kSymmetricGroups, r1 = n * g1 / kSymmetricGroups;
+      for (std::size_t i = r0; i < r1; ++i) {
+        double z = rz[i] - 1.0, fx = rfx[i], fy = rfy[i];  // minus the point itself
+        for (const ColumnSums& cols : groups) z += cols.z[i], fx += cols.fx[i], fy += cols.fy[i];
+        row_z[i] = z;
+        gradient.x[i] = fx;
+        gradient.y[i] = fy;
+      }
+      attraction_rows_packed(p, packed.data(), 1.0, r0, r1, attract_x.data(), attract_y.data());
     });
   } else
 #endif
   {
+    attractive_forces(p, y, dof, num_threads, &attract_x, &attract_y);
     parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
       for (std::size_t i = begin; i < end; ++i) {
         const Repulsion r = repulsion_row(xs, ys, n, i, dof, true);
