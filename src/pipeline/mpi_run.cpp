@@ -108,7 +108,7 @@ void exchange_hashes(std::vector<std::uint64_t>& hashes, std::vector<std::string
 struct LocalFeatures {
   std::vector<std::uint64_t> positions;
   std::vector<FeatureMatrix> matrices;  // the run's extractors in order: raw, cnn, classifier
-  std::vector<bool> reduce;             // per matrix: PCA it (raw, cnn) or keep it whole (class probabilities)
+  std::vector<bool> reduce;             // per matrix: PCA it (raw, cnn) or keep it whole (classes, objects)
 };
 
 LocalFeatures load_own_features(const RunOptions& options, const fs::path& file) {
@@ -132,7 +132,10 @@ LocalFeatures load_own_features(const RunOptions& options, const fs::path& file)
     throw std::runtime_error(file.string() + ": " + std::to_string(mine.images.size() - computed.image_index.size()) +
                              " of its photos could not be read back");
   local.matrices = std::move(computed.matrices);
-  for (const features::Extractor* extractor : made.all()) local.reduce.push_back(extractor != made.classifier.get());
+  // Only the maps' features are reduced; class probabilities and object detections travel whole
+  // (they are read back as classes and tags, not as coordinates).
+  for (const features::Extractor* extractor : made.all())
+    local.reduce.push_back(extractor == made.raw.get() || extractor == made.cnn.get());
   return local;
 }
 

@@ -68,6 +68,11 @@ void expect_same_atlas(const fs::path& reference, const fs::path& other, const F
   auto ca = columns(a[0]), cb = columns(b[0]);
   ASSERT_EQ(a[0], b[0]) << "the same maps and columns";
   for (std::size_t r = 1; r < a.size(); ++r) ASSERT_EQ(a[r][ca["id"]], b[r][cb["id"]]) << "row " << r;
+  // What is read back from whole feature rows (not from the maps) is identical.
+  for (const std::string column : {"class", "category", "objects"}) {
+    if (!ca.count(column)) continue;
+    for (std::size_t r = 1; r < a.size(); ++r) EXPECT_EQ(a[r][ca[column]], b[r][cb[column]]) << column << ", row " << r;
+  }
   for (const std::string layout : {"raw", "cnn"}) {
     if (!ca.count(layout + "_cluster")) continue;
     const double ari = cluster::adjusted_rand_index(column_ints(a, ca[layout + "_cluster"]),
