@@ -14,6 +14,7 @@
 
 #include "features/cnn_extractor.h"
 #include "features/tfjs_layers.h"
+#include "ppm_gz.h"
 #include "test_support.h"
 
 using namespace photoatlas;
@@ -503,25 +504,13 @@ TEST(CnnModelImport, RefusesWhatItCannotRun) {
 
 namespace {
 
+// The reference's exact decoded pixels as the image type the networks take.
 ingest::RgbImage read_ppm_gz(const std::filesystem::path& file) {
-  // gzip is part of every Debian system; piping through it keeps zlib out of the project's link lines.
-  const std::string command = "gzip -dc '" + file.string() + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run gzip");
-  std::string data;
-  char buffer[1 << 16];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) data.append(buffer, n);
-  if (pclose(pipe) != 0) throw std::runtime_error("gzip failed on " + file.string());
-  int w = 0, h = 0, maxval = 0, header = 0;
-  if (std::sscanf(data.c_str(), "P6 %d %d %d%n", &w, &h, &maxval, &header) != 3 || maxval != 255)
-    throw std::runtime_error(file.string() + " is not an 8-bit binary PPM");
-  ++header;  // the single whitespace after maxval
+  photoatlas::testing::PpmImage ppm = photoatlas::testing::read_ppm_gz(file);
   ingest::RgbImage image;
-  image.width = w;
-  image.height = h;
-  if (data.size() != static_cast<std::size_t>(header) + static_cast<std::size_t>(w) * h * 3)
-    throw std::runtime_error(file.string() + " has the wrong length");
-  image.pixels.assign(data.begin() + header, data.end());
+  image.width = ppm.width;
+  image.height = ppm.height;
+  image.pixels = std::move(ppm.rgb);
   return image;
 }
 
