@@ -1,6 +1,7 @@
 #include "ingest/decode.h"
 
 #include <vips/vips8>
+#include <vips/vector.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +31,11 @@ void ensure_vips_started() {
                       [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
+    // No ORC run-time code generation: Debian 12's liborc frees generated programs unsafely when
+    // several threads decode at once (AddressSanitizer: SEGV in orc_code_free from
+    // vips_vector_free on a cached re-run with two workers; without ASan the same race showed as
+    // "malloc_consolidate(): unaligned fastbin chunk"). libvips then uses its plain C paths.
+    vips_vector_set_enabled(FALSE);
   });
 }
 
