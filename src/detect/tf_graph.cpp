@@ -1,5 +1,7 @@
 #include "detect/tf_graph.h"
 
+#include "features/conv_geometry.h"
+
 #include "detect/dnn_layers.h"
 
 #include <algorithm>
@@ -61,30 +63,18 @@ std::vector<std::string> attr_strings(const GraphNode& node, const std::string& 
   return out;
 }
 
-// Output length and (before, after) padding of one spatial axis under TensorFlow's rules: 'VALID'
-// pads nothing; 'SAME' gives ceil(in / stride) outputs and puts the odd padded cell at the end.
-struct Axis {
-  int out, before, after;
-};
-Axis axis_geometry(int in, int kernel, int stride, int dilation, const std::string& padding, const GraphNode& node) {
-  const int span = dilation * (kernel - 1) + 1;
-  if (padding == "VALID") {
-    if (in < span) fail(node, "input smaller than the kernel");
-    return {(in - span) / stride + 1, 0, 0};
-  }
-  if (padding == "SAME") {
-    const int out = (in + stride - 1) / stride;
-    const int total = std::max((out - 1) * stride + span - in, 0);
-    return {out, total / 2, total - total / 2};
-  }
-  fail(node, "unsupported padding '" + padding + "'");
+// One spatial axis of a window (features::conv_axis) for a node's 'VALID' / 'SAME' padding attribute.
+features::ConvAxis axis_geometry(int in, int kernel, int stride, int dilation, const std::string& padding,
+                                 const GraphNode& node) {
+  if (padding != "VALID" && padding != "SAME") fail(node, "unsupported padding '" + padding + "'");
+  const auto axis = features::conv_axis(in, kernel, stride, dilation,
+                                        padding == "SAME" ? features::WindowPadding::Same
+                                                          : features::WindowPadding::Valid);
+  if (!axis) fail(node, "input smaller than the kernel");
+  return *axis;
 }
 
-cv::Mat row_blob(const std::vector<float>& values) {
-  cv::Mat blob(1, static_cast<int>(values.size()), CV_32F);
-  std::copy(values.begin(), values.end(), blob.ptr<float>());
-  return blob;
-}
+using features::row_blob;
 
 class Builder {
  public:
@@ -380,8 +370,8 @@ class Builder {
     if (strides.size() != 4 || strides[0] != 1 || strides[3] != 1) fail(n, "bad strides");
     const int dh = dilations.size() == 4 ? dilations[1] : 1, dw = dilations.size() == 4 ? dilations[2] : 1;
     const std::string padding = attr_string(n, "padding");
-    const Axis gy = axis_geometry(x.shape[0], kh, strides[1], dh, padding, n);
-    const Axis gx = axis_geometry(x.shape[1], kw, strides[2], dw, padding, n);
+    const features::ConvAxis gy = axis_geometry(x.shape[0], kh, strides[1], dh, padding, n);
+    const features::ConvAxis gx = axis_geometry(x.shape[1], kw, strides[2], dw, padding, n);
 
     // TF [kh, kw, in, out] (depthwise [kh, kw, in, multiplier], output channel in * mult + m)
     // -> OpenCV [out, in / group, kh, kw].
@@ -405,10 +395,10 @@ class Builder {
       params.set("kernel_w", kw);
       params.set("stride_h", strides[1]);
       params.set("stride_w", strides[2]);
-      params.set("pad_t", gy.before);
-      params.set("pad_b", gy.after);
-      params.set("pad_l", gx.before);
-      params.set("pad_r", gx.after);
+      params.set("pad_t", gy.pad_before);
+      params.set("pad_b", gy.pad_after);
+      params.set("pad_l", gx.pad_before);
+      params.set("pad_r", gx.pad_after);
       params.set("activation", activation == "Relu" ? "relu" : activation == "Relu6" ? "relu6" : "");
       cv::Mat weights({cin, 1, kh, kw}, CV_32F);
       for (int c = 0; c < cin; ++c)
@@ -435,9 +425,9 @@ class Builder {
     // OpenCV's convolution pads symmetrically only; an uneven 'SAME' padding (stride 2 on an even
     // side) becomes an explicit zero-padding layer in front of an unpadded convolution.
     int source = x.id;
-    if (gy.before != gy.after || gx.before != gx.after) {
+    if (gy.pad_before != gy.pad_after || gx.pad_before != gx.pad_after) {
       cv::dnn::LayerParams pad;
-      const int paddings[] = {0, 0, 0, 0, gy.before, gy.after, gx.before, gx.after};
+      const int paddings[] = {0, 0, 0, 0, gy.pad_before, gy.pad_after, gx.pad_before, gx.pad_after};
       pad.set("paddings", cv::dnn::DictValue::arrayInt(paddings, 8));
       pad.set("value", 0.0f);
       source = add(n.name + "#pad", "Padding", pad, {x.id});
@@ -446,10 +436,10 @@ class Builder {
       params.set("pad_l", 0);
       params.set("pad_r", 0);
     } else {
-      params.set("pad_t", gy.before);
-      params.set("pad_b", gy.after);
-      params.set("pad_l", gx.before);
-      params.set("pad_r", gx.after);
+      params.set("pad_t", gy.pad_before);
+      params.set("pad_b", gy.pad_after);
+      params.set("pad_l", gx.pad_before);
+      params.set("pad_r", gx.pad_after);
     }
     params.set("num_output", cout);
     params.set("group", depthwise ? cin : 1);

@@ -1,5 +1,7 @@
 #include "features/keras_graph.h"
 
+#include "features/conv_geometry.h"
+
 #include <algorithm>
 #include <functional>
 #include <numeric>
@@ -22,30 +24,14 @@ std::pair<int, int> pair_of(const json& value, const std::string& layer, const c
   fail(layer, std::string("bad ") + field);
 }
 
-// Output length and the (before, after) padding of one spatial axis under TensorFlow's rules:
-// 'valid' pads nothing; 'same' gives ceil(in / stride) outputs and puts the odd cell at the end.
-struct AxisGeometry {
-  int out, pad_before, pad_after;
-};
-AxisGeometry axis_geometry(int in, int kernel, int stride, int dilation, const std::string& padding,
-                           const std::string& layer) {
-  const int span = dilation * (kernel - 1) + 1;
-  if (padding == "valid") {
-    if (in < span) fail(layer, "input smaller than the kernel");
-    return {(in - span) / stride + 1, 0, 0};
-  }
-  if (padding == "same") {
-    const int out = (in + stride - 1) / stride;
-    const int total = std::max((out - 1) * stride + span - in, 0);
-    return {out, total / 2, total - total / 2};
-  }
-  fail(layer, "unsupported padding '" + padding + "'");
-}
-
-cv::Mat row_blob(const std::vector<float>& values) {
-  cv::Mat blob(1, static_cast<int>(values.size()), CV_32F);
-  std::copy(values.begin(), values.end(), blob.ptr<float>());
-  return blob;
+// One spatial axis of a window (conv_geometry.h) for a layer's 'valid' / 'same' padding.
+ConvAxis axis_geometry(int in, int kernel, int stride, int dilation, const std::string& padding,
+                       const std::string& layer) {
+  if (padding != "valid" && padding != "same") fail(layer, "unsupported padding '" + padding + "'");
+  const auto axis =
+      conv_axis(in, kernel, stride, dilation, padding == "same" ? WindowPadding::Same : WindowPadding::Valid);
+  if (!axis) fail(layer, "input smaller than the kernel");
+  return *axis;
 }
 
 class Builder {
@@ -184,8 +170,8 @@ class Builder {
       const auto [sh, sw] = pair_of(config.at("strides"), name, "strides");
       const auto [dh, dw] = pair_of(config.value("dilation_rate", json(1)), name, "dilation_rate");
       const std::string padding = config.at("padding").get<std::string>();
-      const AxisGeometry gy = axis_geometry(in_shape[0], kh, sh, dh, padding, name);
-      const AxisGeometry gx = axis_geometry(in_shape[1], kw, sw, dw, padding, name);
+      const ConvAxis gy = axis_geometry(in_shape[0], kh, sh, dh, padding, name);
+      const ConvAxis gx = axis_geometry(in_shape[1], kw, sw, dw, padding, name);
 
       // Keras [kh, kw, in, out] (depthwise: [kh, kw, in, multiplier], output channel = in * mult + m)
       // -> OpenCV [out, in / group, kh, kw].
@@ -327,8 +313,8 @@ class Builder {
                                 ? pair_of(config["strides"], name, "strides")
                                 : std::pair<int, int>{kh, kw};
       const std::string padding = config.at("padding").get<std::string>();
-      const AxisGeometry gy = axis_geometry(in_shape[0], kh, sh, 1, padding, name);
-      const AxisGeometry gx = axis_geometry(in_shape[1], kw, sw, 1, padding, name);
+      const ConvAxis gy = axis_geometry(in_shape[0], kh, sh, 1, padding, name);
+      const ConvAxis gx = axis_geometry(in_shape[1], kw, sw, 1, padding, name);
       cv::dnn::LayerParams params;
       params.set("pool", cls == "MaxPooling2D" ? "max" : "ave");
       params.set("kernel_h", kh);
