@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -107,7 +108,13 @@ int cmd_run(int argc, char** argv) {
   options.num_threads = threads;
   options.iterations = std::stoi(arg(argc, argv, "--iterations", "1000"));
   const std::string gradient = arg(argc, argv, "--gradient", "auto");
-  options.gradient = gradient == "exact" ? TsneGradient::Exact : gradient == "fft" ? TsneGradient::Fft : TsneGradient::Auto;
+  options.gradient = gradient == "exact"   ? TsneGradient::Exact
+                     : gradient == "fft"   ? TsneGradient::Fft
+                     : gradient == "split" ? TsneGradient::Split
+                                           : TsneGradient::Auto;
+  options.near_radius = std::stod(arg(argc, argv, "--near-radius", std::to_string(options.near_radius)));
+  options.near_box_width = std::stod(arg(argc, argv, "--near-box", std::to_string(options.near_box_width)));
+  options.plain_box_width = std::stod(arg(argc, argv, "--plain-box", std::to_string(options.plain_box_width)));
   const std::string nn = arg(argc, argv, "--neighbours", "auto");
   options.neighbours.method = nn == "exact" ? NeighbourMethod::Exact : nn == "hnsw" ? NeighbourMethod::Hnsw : NeighbourMethod::Auto;
   Tsne state(data, options);
@@ -119,8 +126,9 @@ int cmd_run(int argc, char** argv) {
   write_matrix(argv[3], embedding);
   std::printf(
       "{\"n\": %zu, \"pca_s\": %.3f, \"affinity_s\": %.3f, \"optimise_s\": %.3f, \"total_wall_s\": %.3f, "
-      "\"total_cpu_s\": %.3f, \"fft\": %s, \"kl_internal\": %.5f, \"peak_mb\": %.1f}\n",
-      data.rows, t1 - t0, t2 - t1, t3 - t2, t3 - t0, c3 - c0, state.uses_fft() ? "true" : "false", kl, peak_mb());
+      "\"total_cpu_s\": %.3f, \"fft\": %s, \"engines\": \"%s\", \"kl_internal\": %.5f, \"peak_mb\": %.1f}\n",
+      data.rows, t1 - t0, t2 - t1, t3 - t2, t3 - t0, c3 - c0, state.uses_fft() ? "true" : "false",
+      state.engine_summary().c_str(), kl, peak_mb());
   return 0;
 }
 
@@ -266,30 +274,63 @@ int cmd_knn(int argc, char** argv) {
   return 0;
 }
 
+// Gradient engines side by side on the layouts one optimisation passes through (snapshots at
+// several iterations): CPU milliseconds per call of the exact, the FIt-SNE and the split-kernel
+// engines (plain interpolation and near radius R), with each call's work measures (grid size,
+// near-field candidate pairs): the figures behind TsneOptions' cost model.
 int cmd_grad(int argc, char** argv) {
   const FloatMatrix data = reduce(read_matrix(argv[2]), 2);
+  const int threads = std::stoi(arg(argc, argv, "--threads", "2"));
   TsneOptions options;
-  options.num_threads = 2;
-  options.gradient = TsneGradient::Fft;
+  options.num_threads = threads;
+  options.gradient = TsneGradient::Exact;
+  if (data.rows > 20000) options.gradient = TsneGradient::Fft;
   Tsne state(data, options);
-  state.run(400);  // a layout of realistic extent
-  const FloatMatrix e = state.embedding();
   AffinityOptions affinity;
-  affinity.num_threads = 2;
+  affinity.num_threads = threads;
   const SparseMatrix p = compute_affinities(data, affinity);
-  detail::Embedding2D y, g;
-  y.zero(e.rows);
-  for (std::size_t i = 0; i < e.rows; ++i) y.x[i] = e.at(i, 0), y.y[i] = e.at(i, 1);
-  const int reps = 20;
-  double t0 = now();
-  for (int r = 0; r < reps; ++r) detail::exact_gradient(p, y, 1.0, 2, g);
-  const double exact_s = (now() - t0) / reps;
-  detail::FftRepulsion engine;
-  t0 = now();
-  for (int r = 0; r < reps; ++r) detail::fft_gradient(p, y, 1.0, 1.0, 2, engine, g);
-  const double fft_s = (now() - t0) / reps;
-  std::printf("{\"n\": %zu, \"exact_ms\": %.3f, \"fft_ms\": %.3f, \"intervals\": %zu}\n", data.rows, 1e3 * exact_s,
-              1e3 * fft_s, engine.last_intervals());
+  const int reps = std::stoi(arg(argc, argv, "--reps", "10"));
+  const std::string engines = "," + arg(argc, argv, "--engines", "exact,fitsne,R0_h0.5,R0_h1,R4_h4,R4_h3,R6_h6") + ",";
+  auto wanted = [&](const std::string& name) { return engines.find("," + name + ",") != std::string::npos; };
+  for (int stop : {50, 150, 250, 350, 500, 750, 1000}) {
+    state.run(stop - state.iteration());
+    const FloatMatrix e = state.embedding();
+    detail::Embedding2D y, g;
+    y.zero(e.rows);
+    double lo = 1e300, hi = -1e300;
+    for (std::size_t i = 0; i < e.rows; ++i) {
+      y.x[i] = e.at(i, 0), y.y[i] = e.at(i, 1);
+      lo = std::min({lo, y.x[i], y.y[i]}), hi = std::max({hi, y.x[i], y.y[i]});
+    }
+    auto time_ms = [&](const std::function<void()>& call) {
+      call();  // warm: plans, buffers
+      const double c0 = cpu_seconds();
+      for (int r = 0; r < reps; ++r) call();
+      return 1e3 * (cpu_seconds() - c0) / reps;
+    };
+    std::printf("{\"iteration\": %d, \"extent\": %.1f", stop, hi - lo);
+    if (data.rows <= 50000 && wanted("exact")) std::printf(", \"exact_ms\": %.3f", time_ms([&] { detail::exact_gradient(p, y, 1.0, threads, g); }));
+    detail::FftRepulsion fitsne;
+    if (wanted("fitsne"))
+      std::printf(", \"fitsne_ms\": %.3f", time_ms([&] { detail::fft_gradient(p, y, 1.0, 1.0, threads, fitsne, g); }));
+    for (auto [radius, box] : {std::pair{0.0, 0.5}, std::pair{0.0, 1.0}, std::pair{4.0, 4.0}, std::pair{4.0, 3.0},
+                               std::pair{6.0, 6.0}}) {
+      char name[64];
+      std::snprintf(name, sizeof name, "R%g_h%g", radius, box);
+      if (!wanted(name)) continue;
+      detail::SplitRepulsion engine;
+      detail::SplitRepulsionOptions o;
+      o.near_radius = radius, o.box_width = box;
+      detail::SplitLayout layout;
+      const double ms = time_ms([&] {
+        layout = engine.prepare(y, o);
+        engine.gradient(p, y, 1.0, threads, g);
+      });
+      std::printf(", \"%s\": [%.3f, %zu, %.0f]", name, ms, layout.fft_size, layout.near_candidates);
+    }
+    std::printf("}\n");
+    std::fflush(stdout);
+  }
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "embed/tsne.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/parallel.h"
 #include "embed/affinity.h"
@@ -19,7 +20,10 @@ struct Tsne::State {
   detail::Embedding2D gradient;
   detail::GradientDescent optimiser;
   bool fft = false;
+  bool split = false;                   // Split, or Auto choosing per iteration among exact / plain / split
   mutable detail::FftRepulsion engine;  // plans and buffers reused across iterations
+  detail::SplitRepulsion plain_engine, split_engine;  // R = 0 and R = near_radius (each keeps its grid)
+  std::vector<int> engine_counts = std::vector<int>(3, 0);  // iterations run by exact, plain, split
   int iteration = 0;
 };
 
@@ -52,6 +56,9 @@ Tsne::Tsne(const FloatMatrix& data, const TsneOptions& options) : state_(new Sta
   s.optimiser.min_gain = options.min_gain;
   s.optimiser.max_step_norm = options.max_step_norm;
   s.optimiser.reset(n);
+  const bool split_possible = options.degrees_of_freedom == 1.0 && detail::split_vector_path();
+  s.split = options.gradient == TsneGradient::Split ||
+            (options.gradient == TsneGradient::Auto && split_possible && n <= options.split_max_n);
   s.fft = options.gradient == TsneGradient::Fft || (options.gradient == TsneGradient::Auto && n > options.exact_max_n);
   detail::InterpolationOptions interpolation;
   interpolation.points_per_interval =
@@ -72,6 +79,52 @@ Tsne& Tsne::operator=(Tsne&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// One iteration's gradient through the split-kernel engines: Split = always the near/far split;
+// Auto = the cheapest of exact, plain interpolation and split by TsneOptions' cost model (a
+// deterministic function of the embedding, so the run stays reproducible).
+void split_gradient(Tsne::State& s, double exaggeration) {
+  const TsneOptions& o = s.options;
+  const double n = static_cast<double>(s.y.size());
+  detail::SplitRepulsionOptions near;
+  near.near_radius = o.near_radius;
+  near.box_width = o.near_box_width;
+  if (o.gradient == TsneGradient::Split) {
+    s.split_engine.prepare(s.y, near);
+    s.split_engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient);
+    ++s.engine_counts[2];
+    return;
+  }
+  auto grid_cost = [](const detail::SplitLayout& layout) {
+    const double m = static_cast<double>(layout.fft_size);
+    return 1.0 * m * m * std::log2(std::max(m, 2.0));
+  };
+  const double exact_cost = 0.164 * n * (n - 1.0) / 2.0;
+  const double fixed = 1e5;  // ns
+  double best = exact_cost;
+  int choice = 0;
+  if (exact_cost > fixed) {
+    detail::SplitRepulsionOptions plain;
+    plain.near_radius = 0.0;
+    plain.box_width = o.plain_box_width;
+    const double plain_cost = fixed + 60.0 * n + grid_cost(s.plain_engine.prepare(s.y, plain));
+    const detail::SplitLayout layout = s.split_engine.prepare(s.y, near);
+    const double split_cost = fixed + 40.0 * n + 0.35 * layout.near_candidates + grid_cost(layout);
+    if (plain_cost < best) best = plain_cost, choice = 1;
+    if (split_cost < best) best = split_cost, choice = 2;
+  }
+  ++s.engine_counts[choice];
+  if (choice == 0) {
+    detail::exact_gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, o.degrees_of_freedom);
+  } else {
+    detail::SplitRepulsion& engine = choice == 1 ? s.plain_engine : s.split_engine;
+    engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient);
+  }
+}
+
+}  // namespace
+
 int Tsne::run(int count) {
   State& s = *state_;
   const TsneOptions& o = s.options;
@@ -83,7 +136,9 @@ int Tsne::run(int count) {
     if (s.iteration == o.exaggeration_iterations && s.iteration > 0) s.optimiser.reset_velocity();
     if (s.y.size() >= 2) {
       const double exaggeration = early ? o.early_exaggeration : o.late_exaggeration;
-      if (s.fft) {
+      if (s.split) {
+        split_gradient(s, exaggeration);
+      } else if (s.fft) {
         detail::fft_gradient(s.p, s.y, exaggeration, o.degrees_of_freedom, s.gradient_threads, s.engine, s.gradient);
       } else {
         detail::exact_gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, o.degrees_of_freedom);
@@ -112,6 +167,15 @@ double Tsne::exact_kl_divergence() const {
 }
 
 bool Tsne::uses_fft() const { return state_->fft; }
+
+std::string Tsne::engine_summary() const {
+  const State& s = *state_;
+  const int others = s.engine_counts[0] + s.engine_counts[1] + s.engine_counts[2];
+  const int fitsne = s.fft && !s.split ? s.iteration : 0;
+  const int exact = s.split ? s.engine_counts[0] : s.iteration - others - fitsne;
+  return "exact " + std::to_string(exact) + ", plain " + std::to_string(s.engine_counts[1]) + ", split " +
+         std::to_string(s.engine_counts[2]) + ", fitsne " + std::to_string(fitsne);
+}
 
 FloatMatrix Tsne::embedding() const {
   const detail::Embedding2D& y = state_->y;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/matrix.h"
@@ -15,9 +16,10 @@ enum class TsneInit { Pca, Random };
 
 // How the gradient's O(N²) repulsion is computed.
 enum class TsneGradient {
-  Auto,   // Exact up to TsneOptions::exact_max_n points, Fft beyond
+  Auto,   // per iteration, the cheapest of Exact and Split by a cost model (see TsneOptions); Fft where Split cannot run
   Exact,  // all pairs, O(N²) per iteration: exact, fastest for small N
   Fft,    // FFT-accelerated interpolation (Linderman et al. 2019, FIt-SNE), O(N) + grid FFT per iteration
+  Split,  // exact near field + FFT-interpolated smooth far field (embed/tsne_split.cpp), α = 1 only
 };
 
 struct TsneOptions {
@@ -55,6 +57,20 @@ struct TsneOptions {
   int interpolation_points = 0;
   int min_intervals = 50;
   double intervals_per_unit = 1.0;
+  // Split-kernel engine (α = 1; embed/tsne_split.cpp): pairs closer than near_radius exactly,
+  // the rest from a kernel interpolated on intervals of near_box_width (relative force error
+  // ~4e-3 at R = h = 4 on a converged 5k map, FIt-SNE's p = 4, h = 1: ~8e-3); without the near
+  // field (R = 0, for compact embeddings) intervals of plain_box_width (error ~7e-4).
+  double near_radius = 4.0;
+  double near_box_width = 3.0;
+  double plain_box_width = 0.5;
+  // Auto picks, before each iteration, the engine with the lowest predicted CPU time from these
+  // per-unit costs, measured on this project's 2-core AVX-512 machine (`bench_tsne grad`, CPU ms
+  // per gradient call on the layouts of a 5k run): exact 0.164 ns per pair; split/plain: a fixed
+  // 0.1 ms, 40 ns per point (60 without near field: the self-interaction term), 0.35 ns per
+  // near-field candidate pair, 1 ns per n² log2 n of the n x n transforms. Beyond
+  // split_max_n points Auto keeps the FIt-SNE engine (the 1M-point runs were measured with it).
+  std::size_t split_max_n = 200000;
   // Input neighbours: exact (brute force, or pruned by a partition beyond 20k points); HNSW
   // (recall >= 0.99) only beyond neighbours.exact_max_n where the partition would not prune.
   NeighbourOptions neighbours;
@@ -81,14 +97,17 @@ class Tsne {
   double kl_divergence() const;
   // KL with the exact O(N²) normalisation, whatever the mode (slow for large N: ~N² / 1e9 s).
   double exact_kl_divergence() const;
-  bool uses_fft() const;                 // which gradient engine runs
+  bool uses_fft() const;                 // which gradient engine runs (FIt-SNE's; also the KL's Z)
+  // Iterations run so far by each engine, e.g. "exact 0, plain 262, split 738, fitsne 0".
+  std::string engine_summary() const;
+
+  struct State;  // defined in tsne.cpp
 
   // Current embedding as N x 2 (float copy).
   FloatMatrix embedding() const;
   std::size_t size() const;
 
  private:
-  struct State;
   State* state_;
 };
 

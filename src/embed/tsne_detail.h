@@ -105,6 +105,73 @@ double fft_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggera
 double fft_kl_divergence(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads,
                          FftRepulsion& engine);
 
+// Attraction of rows [begin, end) over sparse P (α = 1): out_i = Σ_j p_ij w_ij (y_i - y_j).
+// `packed` = packed_coordinates(y), single precision with AVX-512 (attraction_vector_path(n)); the
+// double version runs anywhere. Row sums in a fixed order.
+bool attraction_vector_path(std::size_t n);
+std::vector<float> packed_coordinates(const Embedding2D& y);
+void attraction_rows(const SparseMatrix& p, const float* packed, std::size_t begin, std::size_t end, double* out_x,
+                     double* out_y);
+void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, std::size_t begin, std::size_t end,
+                            double* out_x, double* out_y);
+
+// The repulsion by kernel splitting, α = 1 (see tsne_split.cpp): pairs closer than
+// near_radius summed exactly (minus the smooth far kernel), the smooth far kernel
+// interpolated on a grid of box_width intervals and convolved by FFT. near_radius = 0: plain
+// FFT interpolation (no near field).
+struct SplitRepulsionOptions {
+  double near_radius = 0.0;      // R (embedding units)
+  double box_width = 1.0;        // h, interpolation interval width
+  int points_per_interval = 4;   // p, Lagrange nodes per interval and axis
+  bool portable = false;         // tests: the portable near-field loop even where AVX-512 exists
+};
+
+// What an iteration under given options costs (for choosing the engine).
+struct SplitLayout {
+  std::size_t intervals = 0;     // per axis
+  std::size_t fft_size = 0;      // transform length per axis (2 x intervals x p)
+  double near_candidates = 0.0;  // pairs the near field visits (cell-list upper bound)
+};
+
+// Whether the near field runs the AVX-512 loop on this CPU.
+bool split_vector_path();
+
+class SplitRepulsion {
+ public:
+  SplitRepulsion();
+  ~SplitRepulsion();
+  SplitRepulsion(SplitRepulsion&&) noexcept;
+  SplitRepulsion& operator=(SplitRepulsion&&) noexcept;
+
+  // Bins the points and sizes the grid for `y` under `options` (call before gradient()).
+  SplitLayout prepare(const Embedding2D& y, const SplitRepulsionOptions& options);
+  // The full gradient (attraction over P times `exaggeration`, repulsion from the split
+  // kernels) of the prepared embedding `y`; returns Z = Σ_{i≠j} w_ij. Deterministic: the
+  // result depends on neither the thread count nor the schedule.
+  double gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, int num_threads,
+                  Embedding2D& gradient);
+  double last_z() const { return last_z_; }
+
+ private:
+  struct Fft;
+  SplitRepulsionOptions options_;
+  double lo_x_ = 0.0, lo_y_ = 0.0;
+  std::size_t boxes_ = 0;
+  double grid_box_width_ = 0.0;
+  int grid_points_ = 0;
+  std::size_t prepared_n_ = 0;
+  std::unique_ptr<Fft> fft_;
+  std::vector<double> spread_;
+  // Near field: cells, points sorted by cell (float, relative to the lower corner), sums.
+  double cell_width_ = 0.0;
+  std::size_t cells_x_ = 0, cells_y_ = 0;
+  std::vector<std::uint32_t> cell_of_, order_, position_;
+  std::vector<std::size_t> cell_start_;
+  std::vector<float> sorted_x_, sorted_y_;
+  std::vector<float> row_z_, row_fx_, row_fy_, col_z_, col_fx_, col_fy_;
+  double last_z_ = 0.0;
+};
+
 // Delta-bar-delta gradient descent with momentum (Jacobs 1988), as in openTSNE and sklearn.
 struct GradientDescent {
   double learning_rate = 200.0;  // applied to ¼ of the KL gradient (openTSNE's scale)

@@ -218,7 +218,8 @@ __attribute__((target("avx512f"))) void symmetric_tile_avx512(const float* x, co
 }
 #endif
 
-#ifdef PHOTOATLAS_HAVE_AVX512_PATH
+}  // namespace
+
 // The embedding as (x, y) float pairs centred on the first point: one 8-byte gather fetches
 // both coordinates of a neighbour.
 std::vector<float> packed_coordinates(const Embedding2D& y) {
@@ -231,6 +232,7 @@ std::vector<float> packed_coordinates(const Embedding2D& y) {
   return out;
 }
 
+#ifdef PHOTOATLAS_HAVE_AVX512_PATH
 // Attractive forces of rows [begin, end) over sparse P in single precision, 16 entries per
 // step: two 8-byte gathers of packed (x, y) pairs (the double version needed four gathers per
 // 16 entries and was a quarter of a 5k run's time: gathers are slow on this CPU). Rows are
@@ -276,6 +278,8 @@ __attribute__((target("avx512f,avx512vl"))) void attraction_rows_packed(const Sp
 }
 #endif
 
+namespace {
+
 // Whether the exact gradient takes the single-precision AVX-512 path (large enough rows, CPU support).
 bool use_avx512_path(std::size_t n, double dof) {
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
@@ -287,6 +291,42 @@ bool use_avx512_path(std::size_t n, double dof) {
 }
 
 }  // namespace
+
+bool attraction_vector_path(std::size_t n) {
+#ifdef PHOTOATLAS_HAVE_AVX512_PATH
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  return avx512 && n >= 512;
+#else
+  (void)n;
+  return false;
+#endif
+}
+
+void attraction_rows(const SparseMatrix& p, const float* packed, std::size_t begin, std::size_t end, double* out_x,
+                     double* out_y) {
+#ifdef PHOTOATLAS_HAVE_AVX512_PATH
+  attraction_rows_packed(p, packed, 1.0, begin, end, out_x, out_y);
+#else
+  (void)p, (void)packed, (void)begin, (void)end, (void)out_x, (void)out_y;
+#endif
+}
+
+void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, std::size_t begin, std::size_t end,
+                            double* out_x, double* out_y) {
+  for (std::size_t i = begin; i < end; ++i) {
+    double ax = 0.0, ay = 0.0;
+    const double xi = y.x[i], yi = y.y[i];
+    for (std::size_t e = p.row_start[i]; e < p.row_start[i + 1]; ++e) {
+      const std::size_t j = p.cols[e];
+      const double dx = xi - y.x[j], dy = yi - y.y[j];
+      const double pw = p.values[e] / (1.0 + dx * dx + dy * dy);
+      ax += pw * dx;
+      ay += pw * dy;
+    }
+    out_x[i] = ax;
+    out_y[i] = ay;
+  }
+}
 
 void exact_repulsion(const double* sx, const double* sy, std::size_t ns, const double* tx, const double* ty,
                      std::size_t nt, double dof, int num_threads, double* z, double* fx, double* fy) {
