@@ -15,7 +15,8 @@ struct Tsne::State {
   TsneOptions options;
   int threads = 1;
   int gradient_threads = 1;  // threads for the per-iteration work
-  SparseMatrix p;
+  SparseMatrix p;                   // in the optimisation's point order
+  std::vector<std::uint32_t> order;  // internal point k = input point order[k] (empty: identity)
   detail::Embedding2D y;
   detail::Embedding2D gradient;
   detail::GradientDescent optimiser;
@@ -48,6 +49,16 @@ Tsne::Tsne(const FloatMatrix& data, const TsneOptions& options) : state_(new Sta
     s.y = detail::initial_embedding(data, options);
   } else {
     s.y.zero(n);
+  }
+  // The optimisation runs in a locality order of P (see detail::locality_order); embedding()
+  // returns the input order.
+  if (n >= 2) {
+    s.order = detail::locality_order(s.p);
+    s.p = detail::permuted(s.p, s.order);
+    detail::Embedding2D start;
+    start.zero(n);
+    for (std::size_t k = 0; k < n; ++k) start.x[k] = s.y.x[s.order[k]], start.y[k] = s.y.y[s.order[k]];
+    s.y = std::move(start);
   }
   const double exaggeration = options.early_exaggeration > 0.0 ? options.early_exaggeration : 1.0;
   s.optimiser.learning_rate = options.learning_rate > 0.0
@@ -179,10 +190,12 @@ std::string Tsne::engine_summary() const {
 
 FloatMatrix Tsne::embedding() const {
   const detail::Embedding2D& y = state_->y;
+  const std::vector<std::uint32_t>& order = state_->order;
   FloatMatrix out(y.size(), 2);
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    out.at(i, 0) = static_cast<float>(y.x[i]);
-    out.at(i, 1) = static_cast<float>(y.y[i]);
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    const std::size_t i = order.empty() ? k : order[k];
+    out.at(i, 0) = static_cast<float>(y.x[k]);
+    out.at(i, 1) = static_cast<float>(y.y[k]);
   }
   return out;
 }
