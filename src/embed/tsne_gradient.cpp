@@ -243,8 +243,7 @@ __attribute__((target("avx512f"))) inline __m128d two_pairs(const double* pairs,
 // into two registers, not by the AVX-512 gather instruction: on this project's AMD EPYC the
 // two 8-lane gathers cost ~1.2 ns per entry, the loads ~0.66 ns (a microbenchmark of this loop
 // on a 5000-point P, 690k entries), and the attraction was a third of a 5k run once the
-// repulsion got cheaper. The row's last, partial step uses masked gathers. Lanes hold the same
-// values either way; rows are summed in a fixed order (depends on the row alone).
+// repulsion got cheaper. Rows are summed in a fixed order (depends on the row alone).
 __attribute__((target("avx512f,avx512vl"))) void attraction_rows_packed(const SparseMatrix& p, const float* xy,
                                                                         double inv_dof, std::size_t begin,
                                                                         std::size_t end, double* out_x,
@@ -261,30 +260,29 @@ __attribute__((target("avx512f,avx512vl"))) void attraction_rows_packed(const Sp
     const std::size_t e1 = p.row_start[i + 1];
     for (std::size_t e = p.row_start[i]; e < e1; e += 16) {
       const std::size_t left = e1 - e;
-      __m512d lo, hi;
+      // A row's last, partial step reads its indices from a copy padded with point 0 (whose
+      // lanes get p = 0), so every step uses the same loads.
+      const std::uint32_t* c = cols + e;
+      alignas(64) std::uint32_t tail[16];
       __m512 pv;
       if (left >= 16) {
-        const std::uint32_t* c = cols + e;
-        const __m256d a0 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[0], c[1])),
-                                                two_pairs(pairs, c[2], c[3]), 1);
-        const __m256d a1 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[4], c[5])),
-                                                two_pairs(pairs, c[6], c[7]), 1);
-        const __m256d a2 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[8], c[9])),
-                                                two_pairs(pairs, c[10], c[11]), 1);
-        const __m256d a3 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[12], c[13])),
-                                                two_pairs(pairs, c[14], c[15]), 1);
-        lo = _mm512_insertf64x4(_mm512_castpd256_pd512(a0), a1, 1);
-        hi = _mm512_insertf64x4(_mm512_castpd256_pd512(a2), a3, 1);
         pv = _mm512_loadu_ps(p.values.data() + e);
       } else {
         const __mmask16 m = static_cast<__mmask16>((1u << left) - 1u);
-        const __m512i idx = _mm512_maskz_loadu_epi32(m, cols + e);
-        lo = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(m), _mm512_castsi512_si256(idx),
-                                      pairs, 8);
-        hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(m >> 8),
-                                      _mm512_extracti64x4_epi64(idx, 1), pairs, 8);
+        _mm512_store_si512(tail, _mm512_maskz_loadu_epi32(m, c));
+        c = tail;
         pv = _mm512_maskz_loadu_ps(m, p.values.data() + e);
       }
+      const __m256d a0 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[0], c[1])),
+                                              two_pairs(pairs, c[2], c[3]), 1);
+      const __m256d a1 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[4], c[5])),
+                                              two_pairs(pairs, c[6], c[7]), 1);
+      const __m256d a2 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[8], c[9])),
+                                              two_pairs(pairs, c[10], c[11]), 1);
+      const __m256d a3 = _mm256_insertf128_pd(_mm256_castpd128_pd256(two_pairs(pairs, c[12], c[13])),
+                                              two_pairs(pairs, c[14], c[15]), 1);
+      const __m512d lo = _mm512_insertf64x4(_mm512_castpd256_pd512(a0), a1, 1);
+      const __m512d hi = _mm512_insertf64x4(_mm512_castpd256_pd512(a2), a3, 1);
       const __m512 xj = _mm512_permutex2var_ps(_mm512_castpd_ps(lo), even, _mm512_castpd_ps(hi));
       const __m512 yj = _mm512_permutex2var_ps(_mm512_castpd_ps(lo), odd, _mm512_castpd_ps(hi));
       const __m512 dx = _mm512_sub_ps(xi, xj), dy = _mm512_sub_ps(yi, yj);
