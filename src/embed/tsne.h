@@ -91,9 +91,9 @@ class Tsne {
   int iteration() const;                 // iterations done so far
   int total_iterations() const;
 
-  // KL(P || Q) of the current embedding, without exaggeration. Exact (O(N²)) when the exact
-  // gradient is in use; in FFT mode Z comes from the same interpolation (O(N), relative error
-  // ~1e-4), the rest is exact over sparse P.
+  // KL(P || Q) of the current embedding, without exaggeration. The part over P is exact; Z is
+  // exact (O(N²)) with the Exact gradient, and otherwise comes from the interpolating engine in
+  // use (Split / Auto: the split kernel; Fft: FIt-SNE's; relative error ~1e-4).
   double kl_divergence() const;
   // KL with the exact O(N²) normalisation, whatever the mode (slow for large N: ~N² / 1e9 s).
   double exact_kl_divergence() const;

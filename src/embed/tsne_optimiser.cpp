@@ -40,11 +40,14 @@ void GradientDescent::step(const Embedding2D& gradient, double momentum, Embeddi
   descend(gradient.y, momentum, learning_rate, min_gain, gains.y, update.y);
   if (max_step_norm > 0.0) {
     // Keeps a point with a huge gradient (an outlier early on) from shooting off (openTSNE).
+    // Squared lengths (steps are far from overflow): the square root only where a step is cut.
+    const double limit2 = max_step_norm * max_step_norm;
     for (std::size_t i = 0; i < n; ++i) {
-      const double norm = std::hypot(update.x[i], update.y[i]);
-      if (norm > max_step_norm) {
-        update.x[i] *= max_step_norm / norm;
-        update.y[i] *= max_step_norm / norm;
+      const double norm2 = update.x[i] * update.x[i] + update.y[i] * update.y[i];
+      if (norm2 > limit2) {
+        const double scale = max_step_norm / std::sqrt(norm2);
+        update.x[i] *= scale;
+        update.y[i] *= scale;
       }
     }
   }

@@ -189,6 +189,11 @@ TEST(TsneSplit, SplitModeReachesTheExactKlAt2kAndIsDeterministic) {
     while (!one.finished()) one.run(70);
     EXPECT_EQ(one.embedding().values, two.embedding().values) << two.engine_summary();
   }
+  // The split engine's own KL (Z interpolated) is close to the exact value.
+  options.gradient = TsneGradient::Split;
+  Tsne split(data, options);
+  split.run(400);
+  EXPECT_NEAR(split.kl_divergence(), split.exact_kl_divergence(), 1e-3 * split.exact_kl_divergence());
   // Auto used the interpolating engines for at least part of the run.
   options.gradient = TsneGradient::Auto;
   Tsne automatic(data, options);
