@@ -25,18 +25,22 @@ std::size_t neighbour_count(std::size_t n, double perplexity) {
 namespace {
 
 // Row conditional p(j|i) ∝ exp(-beta d_j). Shifting by the nearest distance keeps the largest
-// weight at exactly 1, so no beta underflows the whole row. Returns the entropy in nats.
-double gaussian_row(const double* d2, std::size_t k, double beta, double* p) {
+// weight at exactly 1, so no beta underflows the whole row. Returns the entropy in nats and, in
+// `variance`, the p-weighted variance of the shifted distances (dH/dbeta = -beta variance).
+double gaussian_row(const double* d2, std::size_t k, double beta, double* p, double* variance) {
   const double nearest = d2[0];
-  double sum = 0.0, weighted = 0.0;
+  double sum = 0.0, weighted = 0.0, weighted2 = 0.0;
   for (std::size_t j = 0; j < k; ++j) {
     const double shifted = d2[j] - nearest;
     p[j] = std::exp(-beta * shifted);
     sum += p[j];
     weighted += p[j] * shifted;
+    weighted2 += p[j] * shifted * shifted;
   }
   for (std::size_t j = 0; j < k; ++j) p[j] /= sum;
-  return std::log(sum) + beta * weighted / sum;
+  const double mean = weighted / sum;
+  *variance = std::max(weighted2 / sum - mean * mean, 0.0);
+  return std::log(sum) + beta * mean;
 }
 
 }  // namespace
@@ -53,19 +57,27 @@ std::vector<double> calibrate_conditionals(const NeighbourGraph& graph, double p
     for (std::size_t i = begin; i < end; ++i) {
       const double* d2 = graph.sq_distances.data() + i * k;
       double* row = p.data() + i * k;
-      // Bisection on beta, doubling/halving until the target entropy is bracketed (as in sklearn).
+      // The entropy falls monotonically with beta (dH/dbeta = -beta Var(d) <= 0). sklearn and
+      // openTSNE bisect from beta = 1, doubling until the target is bracketed: ~20-40 steps of k
+      // exponentials per point (at 5k points a tenth of the whole optimised run). Here: Newton
+      // steps, kept inside the bracket [lo, hi] of betas known to be too flat / too sharp, with
+      // the bisection step whenever Newton would leave it or stalls: ~4-6 steps, the same answer
+      // (|H - log perplexity| <= tolerance).
       double beta = 1.0, lo = 0.0, hi = std::numeric_limits<double>::infinity();
       for (int step = 0;; ++step) {
-        const double entropy = gaussian_row(d2, k, beta, row);
+        double variance = 0.0;
+        const double entropy = gaussian_row(d2, k, beta, row, &variance);
         const double error = entropy - target;
         if (std::fabs(error) <= tolerance || step + 1 >= steps) break;
         if (error > 0) {  // too flat: sharpen
           lo = beta;
-          beta = std::isinf(hi) ? beta * 2.0 : 0.5 * (beta + hi);
         } else {
           hi = beta;
-          beta = 0.5 * (beta + lo);
         }
+        const double slope = -beta * variance;
+        double next = slope < 0.0 ? beta - error / slope : std::numeric_limits<double>::quiet_NaN();
+        if (!(next > lo && next < hi)) next = std::isinf(hi) ? beta * 2.0 : 0.5 * (lo + hi);
+        beta = next;
       }
       if (betas) (*betas)[i] = beta;
     }
