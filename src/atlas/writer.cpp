@@ -146,6 +146,7 @@ json layout_json(const Layout& layout, std::size_t index, const fs::path& atlas_
   for (std::size_t c = 0; c < layout.cluster_names.size(); ++c) {
     json entry = {{"id", c}, {"name", layout.cluster_names[c]}, {"size", sizes[c]}};
     if (c < layout.cluster_medoids.size() && layout.cluster_medoids[c] >= 0) entry["medoid"] = layout.cluster_medoids[c];
+    if (layout.unclustered >= 0 && c == static_cast<std::size_t>(layout.unclustered)) entry["unclustered"] = true;
     clusters.push_back(std::move(entry));
   }
   json out = {{"id", layout.id},           {"name", layout.name},   {"features", layout.features},

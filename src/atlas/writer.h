@@ -21,6 +21,7 @@ struct Layout {
   std::vector<int> cluster;                // per image
   std::vector<std::string> cluster_names;  // per cluster id
   std::vector<std::ptrdiff_t> cluster_medoids;  // per cluster id: image index of its most central member, -1 none
+  int unclustered = -1;  // id of the group of images in no cluster (density clustering's noise), -1 none
   std::vector<std::pair<int, double>> k_curve;  // when k was chosen automatically: (k, silhouette) tried
 };
 

@@ -346,6 +346,7 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
         if (c < 0) c = clusters;
       layout.cluster_names.push_back("Unclustered");
       layout.cluster_medoids.push_back(-1);
+      layout.unclustered = clusters;
     }
   }
   return layout;

@@ -133,6 +133,8 @@ TEST(EndToEndClusters, HdbscanFindsTheFamiliesOnTheMap) {
   const bool has_noise = raw["clusters"].back()["name"] == "Unclustered";
   if (has_noise) {
     EXPECT_FALSE(raw["clusters"].back().contains("medoid")) << "noise has no representative photo";
+    EXPECT_EQ(raw["clusters"].back().value("unclustered", false), true) << "the viewer draws it grey";
+    for (std::size_t c = 0; c + 1 < raw["clusters"].size(); ++c) EXPECT_FALSE(raw["clusters"][c].contains("unclustered"));
     --groups;
   }
   EXPECT_EQ(groups, 3u) << result.output;

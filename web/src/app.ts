@@ -8,7 +8,7 @@ import { DetailPanel } from './detail';
 import { el } from './dom';
 import { CategoryLegend, ObjectLegend } from './legend';
 import { combineFilters } from './meta';
-import { clusterColor } from './palette';
+import { layoutClusterColor } from './palette';
 import { Panel, type Arrangement, type PanelHost } from './panel';
 import type { LodEntry } from './renderer';
 import { search, searchText, selectionCsv, selectionJson } from './select';
@@ -183,7 +183,7 @@ export class App implements PanelHost {
     const gridId = freeId('grid'), timelineId = freeId('timeline');
     let times: Float64Array | null = null;
     for (const layout of atlas.layouts) {
-      const colors = layout.clusters.map((_, i) => clusterColor(i));
+      const colors = layout.clusters.map((_, i) => layoutClusterColor(layout.clusters, i));
       const arrangements: Arrangement[] = atlas.layouts.map((l) => ({ id: l.id, label: l.name, compute: () => ({ xy: interleave(l.x, l.y) }) }));
       arrangements.push({ id: gridId, label: 'Grid', compute: () => gridArrangement(interleave(layout.x, layout.y)) });
       if (atlas.hasDates) {
@@ -455,7 +455,7 @@ export class App implements PanelHost {
         image,
         thumbUrl: safeThumbUrl(image.thumb, document.baseURI),
         clusterName: panel.layout.clusters[c]?.name ?? `Cluster ${c + 1}`,
-        color: clusterColor(c),
+        color: layoutClusterColor(panel.layout.clusters, c),
       },
       clientX,
       clientY,

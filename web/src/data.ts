@@ -180,6 +180,7 @@ export function parseAtlas(raw: unknown, bins?: Binaries): ParsedAtlas {
       };
       // a representative photo for the legend; an index outside the images is ignored
       if (typeof c.medoid === 'number' && Number.isInteger(c.medoid) && c.medoid >= 0 && c.medoid < count) cl.medoid = c.medoid;
+      if (c.unclustered === true) cl.unclustered = true;
       return cl;
     });
     const cluster = labels instanceof Uint32Array ? labels : new Uint32Array(count);

@@ -8,7 +8,7 @@ import type { ParsedAtlas } from './data';
 import { safeThumbUrl } from './data';
 import { el } from './dom';
 import { formatDate, formatGps, formatProbability, hashtags, similarOf } from './meta';
-import { clusterColor } from './palette';
+import { layoutClusterColor } from './palette';
 import type { AtlasImage } from './types';
 
 export interface DetailHost {
@@ -137,7 +137,7 @@ export class DetailPanel {
           title: `Highlight this cluster in ${l.name}`,
         });
         const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-        sw.style.backgroundColor = clusterColor(c);
+        sw.style.backgroundColor = layoutClusterColor(l.clusters, c);
         b.append(sw, el('span', { class: 'chip-layout' }, `${l.name}:`), el('span', {}, l.clusters[c]?.name ?? `Cluster ${c + 1}`));
         b.addEventListener('click', () => this.host.highlightCluster(l.id, c));
         list.append(b);

@@ -30,6 +30,29 @@ export const PALETTE: readonly string[] = [
 
 const GOLDEN_ANGLE = 137.50776405;
 
+/** Colour of the group of points in no cluster (density clustering's noise): a dim grey that
+ * reads as "not a motif" next to the palette's saturated colours. */
+export const UNCLUSTERED_COLOR = '#5f6672';
+
+/** The part of a layout's cluster list the colours depend on. */
+export interface ClusterFlags {
+  unclustered?: boolean;
+}
+
+/** CSS colour of cluster `index` of a layout whose cluster list is `clusters`. */
+export function layoutClusterColor(clusters: readonly ClusterFlags[], index: number): string {
+  return clusters[index]?.unclustered ? UNCLUSTERED_COLOR : clusterColor(index);
+}
+
+/** 0..255 RGB of cluster `index` of a layout (grey for its unclustered group). */
+export function layoutClusterRgb(clusters: readonly ClusterFlags[], index: number): [number, number, number] {
+  if (clusters[index]?.unclustered) {
+    const v = parseInt(UNCLUSTERED_COLOR.slice(1), 16);
+    return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+  }
+  return clusterRgb(index);
+}
+
 /** CSS colour of cluster `index` (0-based). */
 export function clusterColor(index: number): string {
   if (index >= 0 && index < PALETTE.length) return PALETTE[index]!;

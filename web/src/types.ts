@@ -32,6 +32,8 @@ export interface AtlasCluster {
   size: number;
   /** Index of the cluster's most central image (a representative photo), when written. */
   medoid?: number;
+  /** The group of images in no cluster (density clustering's noise); drawn grey. */
+  unclustered?: boolean;
 }
 
 /** Version 2: a typed array in a binary file under data/ (little-endian, `count` entries). */

@@ -10,7 +10,7 @@
 // want to own (instancing with per-sheet UVs, partial re-uploads of the emphasis mask); regl is
 // no longer released (2.1, 2021). With twgl we keep exactly one draw call per kind of thing.
 import * as twgl from 'twgl.js';
-import { clusterRgb } from './palette';
+import { layoutClusterRgb } from './palette';
 import { DIM_ALPHA, NORMAL_ALPHA, positionAt, type Renderer, type Scene } from './renderer';
 import type { SpriteInfo } from './types';
 
@@ -165,7 +165,7 @@ export class WebGLRenderer implements Renderer {
   private uploadedEmph = -1;
   private n = 0;
   private palette: WebGLTexture | null = null;
-  private paletteSize = 0;
+  private paletteKey = '';  // cluster count and unclustered group of the uploaded palette
 
   // sprites
   private sprites: SpriteInfo | null = null;
@@ -354,11 +354,12 @@ export class WebGLRenderer implements Renderer {
       this.uploadedEmph = s.emphasisVersion;
     }
     const k = s.layout.clusters.length;
-    if (!this.palette || this.paletteSize !== k) {
+    const paletteKey = `${k}:${s.layout.clusters.findIndex((c) => c.unclustered)}`;
+    if (!this.palette || this.paletteKey !== paletteKey) {
       const rows = Math.max(1, Math.ceil(k / 256));
       const data = new Uint8Array(256 * rows * 4);
       for (let c = 0; c < k; c++) {
-        const [r, g, b] = clusterRgb(c);
+        const [r, g, b] = layoutClusterRgb(s.layout.clusters, c);
         data.set([r, g, b, 255], 4 * c);
       }
       if (this.palette) gl.deleteTexture(this.palette);
@@ -371,7 +372,7 @@ export class WebGLRenderer implements Renderer {
         wrap: gl.CLAMP_TO_EDGE,
         auto: false,
       });
-      this.paletteSize = k;
+      this.paletteKey = paletteKey;
     }
   }
 
@@ -495,7 +496,7 @@ export class WebGLRenderer implements Renderer {
       u_inner: Math.min(inner, size / 2 - 4 * this.dpr),
       u_square: sprites ? 1 : 0,
       u_fill: sprites ? 0 : 1,
-      u_color: clusterRgb(s.layout.cluster[i]!).map((v) => v / 255),
+      u_color: layoutClusterRgb(s.layout.clusters, s.layout.cluster[i]!).map((v) => v / 255),
       u_band: band,
     });
     gl.bindVertexArray(this.ringVao);

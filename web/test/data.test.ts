@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AtlasFormatError, binaryFiles, parseAtlas, safeThumbUrl } from '../src/data';
-import { PALETTE, clusterColor } from '../src/palette';
+import { PALETTE, UNCLUSTERED_COLOR, clusterColor, layoutClusterColor, layoutClusterRgb } from '../src/palette';
 import { groupByCluster, pointRadius } from '../src/renderer';
 
 function sample(): Record<string, unknown> {
@@ -134,6 +134,15 @@ describe('palette and drawing helpers', () => {
     expect(PALETTE.length).toBeGreaterThanOrEqual(20);
     const colors = new Set(Array.from({ length: 100 }, (_, i) => clusterColor(i)));
     expect(colors.size).toBe(100);
+  });
+  it('draws the unclustered group grey and every other cluster from the palette', () => {
+    const clusters = [{}, { unclustered: true }, {}];
+    expect(layoutClusterColor(clusters, 0)).toBe(clusterColor(0));
+    expect(layoutClusterColor(clusters, 2)).toBe(clusterColor(2));
+    expect(layoutClusterColor(clusters, 1)).toBe(UNCLUSTERED_COLOR);
+    expect(PALETTE).not.toContain(UNCLUSTERED_COLOR);
+    expect(layoutClusterRgb(clusters, 1)).toEqual([0x5f, 0x66, 0x72]);
+    expect(layoutClusterRgb(clusters, 2)).toEqual(layoutClusterRgb([], 2));
   });
   it('groups points by cluster', () => {
     const g = groupByCluster(new Uint32Array([2, 0, 2, 1, 0]), 3);

@@ -26,6 +26,15 @@ function atlas(n: number): any {
 }
 
 describe('optional fields (similar, duplicate_groups, medoid, extras)', () => {
+  it('reads the unclustered flag only when it is true', () => {
+    const s = atlas(4);
+    s.layouts[0].clusters[1].unclustered = true;
+    s.layouts[0].clusters[0].unclustered = 'yes';
+    const a = parseAtlas(s);
+    expect(a.layouts[0]!.clusters[1]!.unclustered).toBe(true);
+    expect(a.layouts[0]!.clusters[0]!.unclustered).toBeUndefined();
+  });
+
   it('reads similar images from a binary array, pads included', () => {
     const s = atlas(4);
     s.similar = { features: 'cnn', k: 2, neighbors: { file: 'data/similar.u32', dtype: 'uint32', count: 8 } };
@@ -75,6 +84,7 @@ describe('optional fields (similar, duplicate_groups, medoid, extras)', () => {
     const a = parseAtlas(s);
     expect(a.layouts[0]!.clusters[0]!.medoid).toBe(2);
     expect(a.layouts[0]!.clusters[1]!.medoid).toBeUndefined();
+    expect(a.layouts[0]!.clusters[0]!.unclustered).toBeUndefined();
     expect(a.images[0]).toMatchObject({ post: 'Bx1', camera: 'X100V', gps: [48.8566, 2.3522], top_classes: [['espresso', 0.61], ['cup', 0.12]] });
     expect(a.images[1]!.post).toBe('17');
     expect(a.images[1]!.gps).toBeUndefined();
