@@ -45,14 +45,15 @@ void add_feature_options(CLI::App& app, pipeline::RunOptions& options, ObjectFla
 void add_map_options(CLI::App& app, pipeline::RunOptions& options, std::string& k_text) {
   const pipeline::RunOptions defaults;
   k_text = "10";
-  app.add_option("-k,--clusters", k_text, "Number of K-Means clusters, or 'auto' to choose it by silhouette")
+  app.add_option("-k,--clusters", k_text, "Number of clusters, or 'auto' to choose it by silhouette")
       ->default_val("10")
       ->check(check_k);
   app.add_option("--clusterer", options.clusterer,
-                 "kmeans (on the features, -k) or hdbscan (density-based groups on each 2-D map; "
-                 "photos in none are 'Unclustered')")
+                 "spectral (K-Means on the eigenvectors of the features' 10-neighbour graph, -k), kmeans "
+                 "(on the features, -k) or hdbscan (density-based groups on each 2-D map; photos in none "
+                 "are 'Unclustered')")
       ->default_val(defaults.clusterer)
-      ->check(CLI::IsMember({"kmeans", "hdbscan"}));
+      ->check(CLI::IsMember({"spectral", "kmeans", "hdbscan"}));
   app.add_option("--min-cluster-size", options.hdbscan_min_cluster_size, "Smallest HDBSCAN cluster")
       ->default_val(defaults.hdbscan_min_cluster_size)
       ->check(CLI::Range(2, 1000000));

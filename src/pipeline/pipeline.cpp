@@ -16,6 +16,7 @@
 #include "cluster/duplicates.h"
 #include "cluster/hdbscan.h"
 #include "cluster/kmeans.h"
+#include "cluster/spectral.h"
 #include "embed/pca.h"
 #include "embed/similar.h"
 #include "embed/tsne.h"
@@ -303,16 +304,28 @@ atlas::Layout build_layout(const FeatureMatrix& features, const std::string& id,
       note(observer, curve.str());
       for (const auto& score : chosen.curve) layout.k_curve.emplace_back(score.k, score.silhouette);
     }
-    cluster::KMeansOptions kmeans_options;
-    kmeans_options.k = k;
-    kmeans_options.restarts = options.kmeans_restarts;
-    kmeans_options.seed = options.seed;
-    kmeans_options.num_threads = options.num_threads;
-    StageScope stage(observer, summary, id + ": K-Means", static_cast<std::size_t>(kmeans_options.restarts));
-    cluster::Clustering clustering = cluster::kmeans(reduced, kmeans_options, stage.progress());
-    layout.cluster = std::move(clustering.labels);
+    if (options.clusterer == "spectral") {
+      cluster::SpectralOptions spectral_options;
+      spectral_options.k = k;
+      spectral_options.restarts = options.kmeans_restarts;
+      spectral_options.seed = options.seed;
+      spectral_options.num_threads = options.num_threads;
+      StageScope stage(observer, summary, id + ": spectral clustering", 3);
+      cluster::SpectralResult found = cluster::spectral_clustering(reduced, spectral_options, stage.progress());
+      layout.cluster = std::move(found.labels);
+      clusters = std::max(1, found.k);
+    } else {
+      cluster::KMeansOptions kmeans_options;
+      kmeans_options.k = k;
+      kmeans_options.restarts = options.kmeans_restarts;
+      kmeans_options.seed = options.seed;
+      kmeans_options.num_threads = options.num_threads;
+      StageScope stage(observer, summary, id + ": K-Means", static_cast<std::size_t>(kmeans_options.restarts));
+      cluster::Clustering clustering = cluster::kmeans(reduced, kmeans_options, stage.progress());
+      layout.cluster = std::move(clustering.labels);
+      clusters = std::max(1, clustering.k);
+    }
     layout.cluster.resize(n, 0);
-    clusters = std::max(1, clustering.k);
   }
   {
     // Names: the members' dominant categories (or classes) when a classifier ran, else their
