@@ -7,9 +7,14 @@
 // file so a re-run only evaluates.
 //
 // usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]
-//                          [--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]
-//   DATASET_DIR holds labels.csv (path,label) and the images it names. --points scores the
-//   *_cluster columns of a photoatlas points.csv instead (the real pipeline).
+//                          [--seeds N] [--flip 0|1] [--only A,B,=EXACT] [--points POINTS.csv]
+//                          [--input-range 01|pm1] [--mobilenet 0|1] [--labels FILE.csv]
+//   DATASET_DIR holds labels.csv (path,label) and the images it names; --labels reads another
+//   file of the same form (paths relative to DATASET_DIR, label in the last column). --points
+//   scores the *_cluster columns of a photoatlas points.csv instead (the real pipeline).
+//   --input-range pm1 feeds both networks [-1,1] pixels instead of nsfwjs' [0,1] (use its own
+//   --cache file); --mobilenet 0 skips MobileNetV2. --sweep 1 varies the clustering input instead:
+//   PCA to 10..100 dimensions, rows L2-normalised after PCA, columns standardised before PCA.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -49,9 +54,9 @@ struct Dataset {
   std::vector<std::string> class_names;
 };
 
-Dataset read_labels(const fs::path& dir, int per_class) {
-  std::ifstream in(dir / "labels.csv");
-  if (!in) throw std::runtime_error("no labels.csv in " + dir.string());
+Dataset read_labels(const fs::path& dir, const fs::path& labels_file, int per_class) {
+  std::ifstream in(labels_file);
+  if (!in) throw std::runtime_error("cannot read " + labels_file.string());
   Dataset d;
   std::map<std::string, int> ids;
   std::map<int, int> counts;
@@ -201,7 +206,8 @@ void put(FeatureSets& sets, std::mutex& mutex, const std::string& name, std::siz
 // One worker per core, each on its own copy of the networks with OpenCV single-threaded (the
 // fastest way on few cores, bench/results/cnn_speed.md). With `flip`, each photo's mirror image
 // goes through InceptionV3 in the same batch.
-FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
+FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip, features::InputRange range,
+                    bool with_mobilenet) {
   ingest::ensure_vips_started();
   const auto inception = features::load_nsfwjs_model(nsfwjs, "inception_v3");
   const auto mobilenet = features::load_nsfwjs_model(nsfwjs, "mobilenet_v2");
@@ -223,17 +229,19 @@ FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
     const ingest::RgbImage flipped = mirrored(image);
     raw.extract(image, {raw_rows.row(i), raw.dims()});
     const ingest::RgbImage* both[] = {&image, &flipped};
-    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers);
+    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers, range);
     for (std::size_t l = 0; l < kInceptionLayers.size(); ++l) {
       for (const auto& [pool, v] : poolings(maps[l], 0, true)) put(sets, mutex, kInceptionLayers[l] + ":" + pool, n, i, v);
       if (flip)
         for (const auto& [pool, v] : poolings(maps[l], 1, false))
           put(sets, mutex, kInceptionLayers[l] + ":" + pool + ":flip", n, i, v);
     }
-    const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers);
-    for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
-      for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
-        put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    if (with_mobilenet) {
+      const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers, range);
+      for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
+        for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
+          put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    }
     const std::size_t now = ++done;
     if (now % 25 == 0 || now == n) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -327,6 +335,69 @@ Score evaluate(const FloatMatrix& features, const std::vector<int>& labels, int 
   s.nmi_l2 = sum_l2 / seeds;
   s.knn = cluster::knn_label_accuracy(reduced, labels, 10);
   return s;
+}
+
+// Each column scaled to zero mean and unit variance (a constant column stays zero).
+FloatMatrix standardised(const FloatMatrix& m) {
+  FloatMatrix out = m;
+  for (std::size_t c = 0; c < m.cols; ++c) {
+    double sum = 0, squares = 0;
+    for (std::size_t r = 0; r < m.rows; ++r) sum += m.at(r, c);
+    const double mean = sum / m.rows;
+    for (std::size_t r = 0; r < m.rows; ++r) squares += (m.at(r, c) - mean) * (m.at(r, c) - mean);
+    const double sd = std::sqrt(squares / m.rows);
+    for (std::size_t r = 0; r < m.rows; ++r)
+      out.at(r, c) = sd > 0 ? static_cast<float>((m.at(r, c) - mean) / sd) : 0.0f;
+  }
+  return out;
+}
+
+double mean_nmi(const FloatMatrix& x, const std::vector<int>& labels, int k, int seeds) {
+  double sum = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    cluster::KMeansOptions km;
+    km.k = k;
+    km.restarts = 10;
+    km.seed = static_cast<std::uint64_t>(seed);
+    sum += cluster::normalized_mutual_info(labels, cluster::kmeans(x, km).labels);
+  }
+  return sum / seeds;
+}
+
+const std::vector<int> kSweepDims = {10, 20, 30, 50, 100};
+
+// How the clustering input is prepared, for one feature set: K-Means NMI on PCA-d for several d,
+// on those rows L2-normalised, and on PCA-50 of the per-column standardised features; 10-NN on each
+// PCA-d. One table row.
+std::string sweep_row(const FloatMatrix& features, const std::vector<int>& labels, int k, int seeds) {
+  std::string row;
+  char cell[64];
+  std::string knn;
+  for (int dims : kSweepDims) {
+    embed::PcaOptions pca;
+    pca.components = dims;
+    const FloatMatrix reduced = embed::pca(features, pca).projected;
+    std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(reduced, labels, k, seeds),
+                  mean_nmi(normalise(reduced, Norm::L2), labels, k, seeds));
+    row += cell;
+    std::snprintf(cell, sizeof cell, " %.3f |", cluster::knn_label_accuracy(reduced, labels, 10));
+    knn += cell;
+  }
+  embed::PcaOptions pca;
+  const FloatMatrix reduced_std = embed::pca(standardised(features), pca).projected;
+  std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(reduced_std, labels, k, seeds),
+                cluster::knn_label_accuracy(reduced_std, labels, 10));
+  return row + cell + knn;
+}
+
+// --only: comma-separated patterns; a candidate is evaluated when its name contains one, or equals
+// one that starts with '='.
+bool selected(const std::string& name, const std::string& only) {
+  std::stringstream patterns(only);
+  std::string p;
+  while (std::getline(patterns, p, ','))
+    if (p.starts_with("=") ? name == p.substr(1) : name.find(p) != std::string::npos) return true;
+  return false;
 }
 
 std::vector<Candidate> candidates() {
@@ -443,7 +514,8 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md] "
-                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]\n");
+                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv] [--input-range 01|pm1] "
+                 "[--mobilenet 0|1] [--labels FILE.csv]\n");
     return 2;
   }
   const fs::path dir = argv[1];
@@ -451,7 +523,10 @@ int main(int argc, char** argv) {
   int per_class = 0, seeds = 5;
   bool flip = false;
   std::string only;  // evaluate only the candidates whose name contains this
-  fs::path points;
+  fs::path points, labels_file = dir / "labels.csv";
+  bool sweep = false;
+  features::InputRange range = features::InputRange::ZeroOne;
+  bool with_mobilenet = true;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--points") points = argv[i + 1];
@@ -462,28 +537,54 @@ int main(int argc, char** argv) {
     else if (arg == "--seeds") seeds = std::max(1, std::atoi(argv[i + 1]));
     else if (arg == "--flip") flip = std::atoi(argv[i + 1]) != 0;
     else if (arg == "--only") only = argv[i + 1];
+    else if (arg == "--labels") labels_file = argv[i + 1];
+    else if (arg == "--sweep") sweep = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--mobilenet") with_mobilenet = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--input-range") {
+      if (std::string(argv[i + 1]) == "pm1") range = features::InputRange::PlusMinusOne;
+      else if (std::string(argv[i + 1]) != "01") {
+        std::fprintf(stderr, "--input-range: 01 or pm1, not '%s'\n", argv[i + 1]);
+        return 2;
+      }
+    }
   }
-  const Dataset d = read_labels(dir, per_class);
+  const Dataset d = read_labels(dir, labels_file, per_class);
   if (!points.empty()) return score_points(d, points);
   FeatureSets sets;
   if (!load(cache, d, sets)) {
     std::fprintf(stderr, "computing features for %zu images (cache %s)\n", d.paths.size(), cache.c_str());
-    sets = compute(d, nsfwjs, flip);
+    sets = compute(d, nsfwjs, flip, range, with_mobilenet);
     if (!cache.parent_path().empty()) fs::create_directories(cache.parent_path());
     save(cache, d, sets);
   }
   const int k = static_cast<int>(d.class_names.size());
 
   std::ostringstream table;
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "| features | dims | normalisation | K-Means NMI (mean ± sd, %d seeds) | NMI, rows L2 after PCA | 10-NN |\n",
-                seeds);
-  table << line << "|---|---|---|---|---|---|\n";
+  char line[1024];
+  if (sweep) {
+    std::string head = "| features | normalisation |", rule = "|---|---|";
+    for (int dims : kSweepDims) {
+      head += " PCA-" + std::to_string(dims) + " | PCA-" + std::to_string(dims) + " rows L2 |";
+      rule += "---|---|";
+    }
+    head += " standardised, PCA-50 | 10-NN std PCA-50 |";
+    rule += "---|---|";
+    for (int dims : kSweepDims) {
+      head += " 10-NN PCA-" + std::to_string(dims) + " |";
+      rule += "---|";
+    }
+    std::snprintf(line, sizeof line, "%s\n", head.c_str());
+    table << line << rule << "\n";
+  } else {
+    std::snprintf(line, sizeof line,
+                  "| features | dims | normalisation | K-Means NMI (mean ± sd, %d seeds) | NMI, rows L2 after PCA | 10-NN |\n",
+                  seeds);
+    table << line << "|---|---|---|---|---|---|\n";
+  }
   std::fputs(line, stdout);
   for (const Candidate& c : candidates()) {
     if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
-    if (!only.empty() && c.name.find(only) == std::string::npos) continue;
+    if (!only.empty() && !selected(c.name, only)) continue;
     if (!std::all_of(c.parts.begin(), c.parts.end(), [&](const std::string& p) { return sets.count(p) > 0; }))
       continue;  // a cache made before this pooling existed
     const bool raw = c.name.rfind("raw", 0) == 0;
@@ -491,6 +592,14 @@ int main(int argc, char** argv) {
       if (raw && norm == Norm::SqrtL2) continue;
       if (c.parts.size() > 1 && norm == Norm::None) continue;  // the same as L2 for a fusion
       const FloatMatrix f = assemble(sets, c, norm);
+      if (sweep) {
+        std::snprintf(line, sizeof line, "| %s | %s |%s\n", c.name.c_str(), norm_name(norm),
+                      sweep_row(f, d.labels, k, seeds).c_str());
+        std::fputs(line, stdout);
+        std::fflush(stdout);
+        table << line;
+        continue;
+      }
       const Score s = evaluate(f, d.labels, k, seeds);
       std::snprintf(line, sizeof line, "| %s | %zu | %s | %.3f ± %.3f | %.3f | %.3f |\n", c.name.c_str(), f.cols,
                     norm_name(norm), s.nmi, s.nmi_sd, s.nmi_l2, s.knn);

@@ -63,6 +63,10 @@ Extractors make_extractors(const RunOptions& options, const RunObserver& observe
       if (options.cnn_pooling == features::to_string(p)) cnn_options.pooling = p;
     if (!options.cnn_pooling.empty() && !cnn_options.pooling)
       throw std::invalid_argument("unknown CNN pooling '" + options.cnn_pooling + "' (gap or quad)");
+    for (const auto r : {features::InputRange::ZeroOne, features::InputRange::PlusMinusOne})
+      if (options.cnn_input_range == features::to_string(r)) cnn_options.input_range = r;
+    if (!options.cnn_input_range.empty() && !cnn_options.input_range)
+      throw std::invalid_argument("unknown CNN input range '" + options.cnn_input_range + "' (01 or pm1)");
     features::NetworkSpec spec;
     spec.model = options.cnn_model;
     spec.nsfwjs_dir = options.nsfwjs_dir;
