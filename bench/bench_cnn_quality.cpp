@@ -15,6 +15,8 @@
 //   --input-range pm1 feeds both networks [-1,1] pixels instead of nsfwjs' [0,1] (use its own
 //   --cache file); --mobilenet 0 skips MobileNetV2. --sweep 1 varies the clustering input instead:
 //   PCA to 10..100 dimensions, rows L2-normalised after PCA, columns standardised before PCA.
+//   --layers L1,L2,.. sets the InceptionV3 layers a feature pass keeps (default mixed4..mixed7).
+//   --more-norms 1 adds two normalisations: |x|^(1/4) then L2, and per-quadrant L2 after the root.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -35,6 +37,7 @@
 #include "core/parallel.h"
 #include "cluster/metrics.h"
 #include "embed/pca.h"
+#include "embed/tsne.h"
 #include "features/cnn_extractor.h"
 #include "features/raw_pixels.h"
 #include "ingest/decode.h"
@@ -44,7 +47,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
+// The layers a feature pass keeps (--layers replaces the list; the candidates of layers missing
+// from a cache are skipped).
+std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
 const std::vector<std::string> kFlipLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};  // candidates with +flip
 const std::vector<std::string> kMobilenetLayers = {"block_10_project_BN", "block_13_expand_relu", "out_relu"};
 
@@ -239,7 +244,7 @@ FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip, feature
     if (with_mobilenet) {
       const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers, range);
       for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
-        for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
+        for (const auto& [pool, v] : poolings(mobile_maps[l], 0, mobile_maps[l].dims == 4))
           put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
     }
     const std::size_t now = ++done;
@@ -253,8 +258,20 @@ FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip, feature
   return sets;
 }
 
-enum class Norm { None, L2, SqrtL2 };
-const char* norm_name(Norm n) { return n == Norm::None ? "none" : n == Norm::L2 ? "l2" : "sqrt+l2"; }
+// Pow4L2: x -> sign(x) |x|^(1/4), then L2 (a stronger power normalisation). IntraSqrtL2: signed
+// square root, then each quadrant of a quadrant-pooled part L2-normalised on its own (so every
+// quarter of the photo weighs the same), then L2.
+enum class Norm { None, L2, SqrtL2, Pow4L2, IntraSqrtL2 };
+const char* norm_name(Norm n) {
+  switch (n) {
+    case Norm::None: return "none";
+    case Norm::L2: return "l2";
+    case Norm::SqrtL2: return "sqrt+l2";
+    case Norm::Pow4L2: return "pow1/4+l2";
+    case Norm::IntraSqrtL2: return "sqrt+quadrant l2";
+  }
+  return "?";
+}
 
 FloatMatrix normalise(const FloatMatrix& m, Norm norm) {
   FloatMatrix out = m;
@@ -263,7 +280,8 @@ FloatMatrix normalise(const FloatMatrix& m, Norm norm) {
     float* row = out.row(i);
     double sum = 0;
     for (std::size_t k = 0; k < out.cols; ++k) {
-      if (norm == Norm::SqrtL2) row[k] = std::copysign(std::sqrt(std::abs(row[k])), row[k]);
+      if (norm == Norm::SqrtL2 || norm == Norm::IntraSqrtL2) row[k] = std::copysign(std::sqrt(std::abs(row[k])), row[k]);
+      if (norm == Norm::Pow4L2) row[k] = std::copysign(std::sqrt(std::sqrt(std::abs(row[k]))), row[k]);
       sum += static_cast<double>(row[k]) * row[k];
     }
     const double scale = sum > 0 ? 1.0 / std::sqrt(sum) : 1.0;
@@ -280,7 +298,27 @@ struct Candidate {
   std::string only;  // evaluate only the candidates whose name contains this
 };
 
-FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip) {
+// Each of the four quadrant blocks of every row L2-normalised on its own.
+FloatMatrix quadrants_l2(const FloatMatrix& m) {
+  FloatMatrix out = m;
+  const std::size_t block = m.cols / 4;
+  for (std::size_t i = 0; i < m.rows; ++i)
+    for (int q = 0; q < 4; ++q) {
+      float* b = out.row(i) + q * block;
+      double sum = 0;
+      for (std::size_t k = 0; k < block; ++k) sum += static_cast<double>(b[k]) * b[k];
+      if (sum > 0)
+        for (std::size_t k = 0; k < block; ++k) b[k] = static_cast<float>(b[k] / std::sqrt(sum));
+    }
+  return out;
+}
+
+FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip, Norm norm = Norm::None) {
+  if (norm == Norm::IntraSqrtL2 && part.ends_with(":spp")) {
+    FloatMatrix rooted = sets.at(part);
+    for (float& x : rooted.values) x = std::copysign(std::sqrt(std::abs(x)), x);
+    return quadrants_l2(rooted);
+  }
   FloatMatrix m = sets.at(part);
   if (!flip) return m;
   const FloatMatrix& f = sets.at(part + ":flip");
@@ -291,11 +329,16 @@ FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip)
 // One part: normalised as asked. Several: each part normalised (L2 at least, so no layer dominates
 // by scale), concatenated, and the whole L2-normalised again.
 FloatMatrix assemble(const FeatureSets& sets, const Candidate& c, Norm norm) {
+  if (norm == Norm::IntraSqrtL2) {
+    // Quadrant blocks first (square-rooted), then as L2 below (the root is not taken twice).
+    if (c.parts.size() == 1) return normalise(part_of(sets, c.parts[0], c.flip, norm), Norm::L2);
+  }
   if (c.parts.size() == 1) return normalise(part_of(sets, c.parts[0], c.flip), norm);
   std::vector<FloatMatrix> parts;
   std::size_t cols = 0;
   for (const std::string& p : c.parts) {
-    parts.push_back(normalise(part_of(sets, p, c.flip), norm == Norm::None ? Norm::L2 : norm));
+    if (norm == Norm::IntraSqrtL2) parts.push_back(normalise(part_of(sets, p, c.flip, norm), Norm::L2));
+    else parts.push_back(normalise(part_of(sets, p, c.flip), norm == Norm::None ? Norm::L2 : norm));
     cols += parts.back().cols;
   }
   FloatMatrix out(parts[0].rows, cols);
@@ -387,6 +430,11 @@ std::string sweep_row(const FloatMatrix& features, const std::vector<int>& label
   const FloatMatrix reduced_std = embed::pca(standardised(features), pca).projected;
   std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(reduced_std, labels, k, seeds),
                 cluster::knn_label_accuracy(reduced_std, labels, 10));
+  row += cell;
+  // The pipeline's map: t-SNE (its defaults, seed 0) of PCA-50, and K-Means on the map itself.
+  const FloatMatrix map = embed::tsne(embed::pca(features, pca).projected, embed::TsneOptions{}).embedding;
+  std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(map, labels, k, seeds),
+                cluster::knn_label_accuracy(map, labels, 10));
   return row + cell + knn;
 }
 
@@ -441,6 +489,15 @@ std::vector<Candidate> candidates() {
   }
   for (const std::string layer : {"mixed5", "mixed6", "mixed7"})
     out.push_back({layer + " avg+spp", {layer + ":avg", layer + ":spp"}});
+  // mixed8 (8x8, fine-tuned) fused, and MobileNetV2's quadrants, alone and with the default.
+  out.push_back({"mixed6+mixed7+mixed8 spp", {"mixed6:spp", "mixed7:spp", "mixed8:spp"}});
+  out.push_back({"mixed7+mixed8 spp", {"mixed7:spp", "mixed8:spp"}});
+  out.push_back({"mixed5+mixed6+mixed7+mixed8 spp", {"mixed5:spp", "mixed6:spp", "mixed7:spp", "mixed8:spp"}});
+  for (const std::string& layer : kMobilenetLayers) {
+    out.push_back({"mobilenet_v2 " + layer + " spp", {"mobilenet_v2/" + layer + ":spp"}});
+    out.push_back({"mixed6+mixed7 spp + mobilenet_v2 " + layer + " spp",
+                   {"mixed6:spp", "mixed7:spp", "mobilenet_v2/" + layer + ":spp"}});
+  }
   // Other spatial layouts (in feature caches that have them): three horizontal bands, a 3x3 grid.
   for (const std::string pool : {"bands", "grid3"}) {
     for (const std::string layer : {"mixed5", "mixed6", "mixed7"}) out.push_back({layer + " " + pool, {layer + ":" + pool}});
@@ -524,7 +581,7 @@ int main(int argc, char** argv) {
   bool flip = false;
   std::string only;  // evaluate only the candidates whose name contains this
   fs::path points, labels_file = dir / "labels.csv";
-  bool sweep = false;
+  bool sweep = false, more_norms = false;
   features::InputRange range = features::InputRange::ZeroOne;
   bool with_mobilenet = true;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -539,6 +596,13 @@ int main(int argc, char** argv) {
     else if (arg == "--only") only = argv[i + 1];
     else if (arg == "--labels") labels_file = argv[i + 1];
     else if (arg == "--sweep") sweep = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--more-norms") more_norms = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--layers") {
+      kInceptionLayers.clear();
+      std::stringstream list(argv[i + 1]);
+      std::string layer;
+      while (std::getline(list, layer, ',')) kInceptionLayers.push_back(layer);
+    }
     else if (arg == "--mobilenet") with_mobilenet = std::atoi(argv[i + 1]) != 0;
     else if (arg == "--input-range") {
       if (std::string(argv[i + 1]) == "pm1") range = features::InputRange::PlusMinusOne;
@@ -567,8 +631,8 @@ int main(int argc, char** argv) {
       head += " PCA-" + std::to_string(dims) + " | PCA-" + std::to_string(dims) + " rows L2 |";
       rule += "---|---|";
     }
-    head += " standardised, PCA-50 | 10-NN std PCA-50 |";
-    rule += "---|---|";
+    head += " standardised, PCA-50 | 10-NN std PCA-50 | K-Means on the t-SNE map | 10-NN on the map |";
+    rule += "---|---|---|---|";
     for (int dims : kSweepDims) {
       head += " 10-NN PCA-" + std::to_string(dims) + " |";
       rule += "---|";
@@ -588,8 +652,10 @@ int main(int argc, char** argv) {
     if (!std::all_of(c.parts.begin(), c.parts.end(), [&](const std::string& p) { return sets.count(p) > 0; }))
       continue;  // a cache made before this pooling existed
     const bool raw = c.name.rfind("raw", 0) == 0;
-    for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
-      if (raw && norm == Norm::SqrtL2) continue;
+    for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2, Norm::Pow4L2, Norm::IntraSqrtL2}) {
+      if (norm > Norm::SqrtL2 && !more_norms) continue;
+      if (norm == Norm::IntraSqrtL2 && c.name.find("spp") == std::string::npos) continue;
+      if (raw && norm >= Norm::SqrtL2) continue;
       if (c.parts.size() > 1 && norm == Norm::None) continue;  // the same as L2 for a fusion
       const FloatMatrix f = assemble(sets, c, norm);
       if (sweep) {
