@@ -380,6 +380,25 @@ Score evaluate(const FloatMatrix& features, const std::vector<int>& labels, int 
   return s;
 }
 
+// A colour cue the CNN layers may have lost: per quadrant of the 150x150 raw pixels (RGB in
+// [0,1], interleaved), a 4x4x4 RGB histogram (fractions), 256 values.
+FloatMatrix colour_histograms(const FloatMatrix& raw, int side) {
+  FloatMatrix out(raw.rows, 4 * 64);
+  for (std::size_t i = 0; i < raw.rows; ++i) {
+    const float* p = raw.row(i);
+    float* h = out.row(i);
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x) {
+        const float* px = p + (static_cast<std::size_t>(y) * side + x) * 3;
+        const int bin = std::min(3, static_cast<int>(px[0] * 4)) * 16 + std::min(3, static_cast<int>(px[1] * 4)) * 4 +
+                        std::min(3, static_cast<int>(px[2] * 4));
+        const int quadrant = (y * 2 / side) * 2 + x * 2 / side;
+        h[quadrant * 64 + bin] += 1.0f / (side * side / 4);
+      }
+  }
+  return out;
+}
+
 // Each column scaled to zero mean and unit variance (a constant column stays zero).
 FloatMatrix standardised(const FloatMatrix& m) {
   FloatMatrix out = m;
@@ -492,6 +511,8 @@ std::vector<Candidate> candidates() {
   // mixed8 (8x8, fine-tuned) fused, and MobileNetV2's quadrants, alone and with the default.
   out.push_back({"mixed6+mixed7+mixed8 spp", {"mixed6:spp", "mixed7:spp", "mixed8:spp"}});
   out.push_back({"mixed7+mixed8 spp", {"mixed7:spp", "mixed8:spp"}});
+  out.push_back({"colour quadrant histograms", {"colour"}});
+  out.push_back({"mixed6+mixed7 spp + colour", {"mixed6:spp", "mixed7:spp", "colour"}});
   out.push_back({"mixed5+mixed6+mixed7+mixed8 spp", {"mixed5:spp", "mixed6:spp", "mixed7:spp", "mixed8:spp"}});
   for (const std::string& layer : kMobilenetLayers) {
     out.push_back({"mobilenet_v2 " + layer + " spp", {"mobilenet_v2/" + layer + ":spp"}});
@@ -624,6 +645,7 @@ int main(int argc, char** argv) {
     if (!cache.parent_path().empty()) fs::create_directories(cache.parent_path());
     save(cache, d, sets);
   }
+  if (sets.count("raw150")) sets["colour"] = colour_histograms(sets.at("raw150"), 150);
   const int k = static_cast<int>(d.class_names.size());
 
   std::ostringstream table;
