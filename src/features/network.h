@@ -24,9 +24,10 @@ enum class Pooling {
 const char* to_string(Pooling pooling);  // "gap", "quad"
 
 // The scale the network sees the pixels on. nsfwjs feeds [0,1] (bytes / 255; its golden vectors
-// and its fine-tuning assume it), but the frozen lower half of its InceptionV3 and MobileNetV2 holds
-// Keras' ImageNet weights, trained on [-1,1] (keras.applications preprocess_input: x / 127.5 - 1),
-// whose BatchNorm statistics are those of that scale.
+// and its fine-tuning assume it). The frozen lower half of its InceptionV3 and MobileNetV2 started
+// as Keras' ImageNet weights, trained on [-1,1] (keras.applications preprocess_input: x / 127.5 - 1),
+// but [-1,1] input makes clearly worse features at every layer, frozen ones included
+// (bench/results/cnn_quality.md), so [0,1] is every default; [-1,1] stays a choice to measure with.
 enum class InputRange {
   ZeroOne,       // bytes / 255
   PlusMinusOne,  // bytes / 127.5 - 1

@@ -21,7 +21,7 @@ namespace photoatlas::features {
 struct OnnxPreprocessing {
   int input_size = 0;                          // square side; 0 = the model's own input shape, else 224
   std::array<float, 3> mean = {0.0f, 0.0f, 0.0f};  // per channel (R, G, B), on the [0,1] scale
-  std::array<float, 3> std = {1.0f, 1.0f, 1.0f};   // input = (pixel / 255 - mean) / std
+  std::array<float, 3> std = {1.0f, 1.0f, 1.0f};   // input = (pixel / 255 - mean) / std (pixel / 127.5 - 1 with InputRange::PlusMinusOne)
   bool bgr = false;                            // feed channels in B, G, R order
 };
 
