@@ -7,9 +7,16 @@
 // file so a re-run only evaluates.
 //
 // usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md]
-//                          [--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]
-//   DATASET_DIR holds labels.csv (path,label) and the images it names. --points scores the
-//   *_cluster columns of a photoatlas points.csv instead (the real pipeline).
+//                          [--seeds N] [--flip 0|1] [--only A,B,=EXACT] [--points POINTS.csv]
+//                          [--input-range 01|pm1] [--mobilenet 0|1] [--labels FILE.csv]
+//   DATASET_DIR holds labels.csv (path,label) and the images it names; --labels reads another
+//   file of the same form (paths relative to DATASET_DIR, label in the last column). --points
+//   scores the *_cluster columns of a photoatlas points.csv instead (the real pipeline).
+//   --input-range pm1 feeds both networks [-1,1] pixels instead of nsfwjs' [0,1] (use its own
+//   --cache file); --mobilenet 0 skips MobileNetV2. --sweep 1 varies the clustering input instead:
+//   PCA to 10..100 dimensions, rows L2-normalised after PCA, columns standardised before PCA.
+//   --layers L1,L2,.. sets the InceptionV3 layers a feature pass keeps (default mixed4..mixed7).
+//   --more-norms 1 adds two normalisations: |x|^(1/4) then L2, and per-quadrant L2 after the root.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,6 +37,7 @@
 #include "core/parallel.h"
 #include "cluster/metrics.h"
 #include "embed/pca.h"
+#include "embed/tsne.h"
 #include "features/cnn_extractor.h"
 #include "features/raw_pixels.h"
 #include "ingest/decode.h"
@@ -39,7 +47,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
+// The layers a feature pass keeps (--layers replaces the list; the candidates of layers missing
+// from a cache are skipped).
+std::vector<std::string> kInceptionLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};
 const std::vector<std::string> kFlipLayers = {"mixed4", "mixed5", "mixed6", "mixed7"};  // candidates with +flip
 const std::vector<std::string> kMobilenetLayers = {"block_10_project_BN", "block_13_expand_relu", "out_relu"};
 
@@ -49,9 +59,9 @@ struct Dataset {
   std::vector<std::string> class_names;
 };
 
-Dataset read_labels(const fs::path& dir, int per_class) {
-  std::ifstream in(dir / "labels.csv");
-  if (!in) throw std::runtime_error("no labels.csv in " + dir.string());
+Dataset read_labels(const fs::path& dir, const fs::path& labels_file, int per_class) {
+  std::ifstream in(labels_file);
+  if (!in) throw std::runtime_error("cannot read " + labels_file.string());
   Dataset d;
   std::map<std::string, int> ids;
   std::map<int, int> counts;
@@ -201,7 +211,8 @@ void put(FeatureSets& sets, std::mutex& mutex, const std::string& name, std::siz
 // One worker per core, each on its own copy of the networks with OpenCV single-threaded (the
 // fastest way on few cores, bench/results/cnn_speed.md). With `flip`, each photo's mirror image
 // goes through InceptionV3 in the same batch.
-FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
+FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip, features::InputRange range,
+                    bool with_mobilenet) {
   ingest::ensure_vips_started();
   const auto inception = features::load_nsfwjs_model(nsfwjs, "inception_v3");
   const auto mobilenet = features::load_nsfwjs_model(nsfwjs, "mobilenet_v2");
@@ -223,17 +234,19 @@ FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
     const ingest::RgbImage flipped = mirrored(image);
     raw.extract(image, {raw_rows.row(i), raw.dims()});
     const ingest::RgbImage* both[] = {&image, &flipped};
-    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers);
+    const auto maps = inception->run_maps(std::span(both, flip ? 2 : 1), kInceptionLayers, range);
     for (std::size_t l = 0; l < kInceptionLayers.size(); ++l) {
       for (const auto& [pool, v] : poolings(maps[l], 0, true)) put(sets, mutex, kInceptionLayers[l] + ":" + pool, n, i, v);
       if (flip)
         for (const auto& [pool, v] : poolings(maps[l], 1, false))
           put(sets, mutex, kInceptionLayers[l] + ":" + pool + ":flip", n, i, v);
     }
-    const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers);
-    for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
-      for (const auto& [pool, v] : poolings(mobile_maps[l], 0, false))
-        put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    if (with_mobilenet) {
+      const auto mobile_maps = mobilenet->run_maps(std::span(both, 1), kMobilenetLayers, range);
+      for (std::size_t l = 0; l < kMobilenetLayers.size(); ++l)
+        for (const auto& [pool, v] : poolings(mobile_maps[l], 0, mobile_maps[l].dims == 4))
+          put(sets, mutex, "mobilenet_v2/" + kMobilenetLayers[l] + ":" + pool, n, i, v);
+    }
     const std::size_t now = ++done;
     if (now % 25 == 0 || now == n) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -245,8 +258,20 @@ FeatureSets compute(const Dataset& d, const fs::path& nsfwjs, bool flip) {
   return sets;
 }
 
-enum class Norm { None, L2, SqrtL2 };
-const char* norm_name(Norm n) { return n == Norm::None ? "none" : n == Norm::L2 ? "l2" : "sqrt+l2"; }
+// Pow4L2: x -> sign(x) |x|^(1/4), then L2 (a stronger power normalisation). IntraSqrtL2: signed
+// square root, then each quadrant of a quadrant-pooled part L2-normalised on its own (so every
+// quarter of the photo weighs the same), then L2.
+enum class Norm { None, L2, SqrtL2, Pow4L2, IntraSqrtL2 };
+const char* norm_name(Norm n) {
+  switch (n) {
+    case Norm::None: return "none";
+    case Norm::L2: return "l2";
+    case Norm::SqrtL2: return "sqrt+l2";
+    case Norm::Pow4L2: return "pow1/4+l2";
+    case Norm::IntraSqrtL2: return "sqrt+quadrant l2";
+  }
+  return "?";
+}
 
 FloatMatrix normalise(const FloatMatrix& m, Norm norm) {
   FloatMatrix out = m;
@@ -255,7 +280,8 @@ FloatMatrix normalise(const FloatMatrix& m, Norm norm) {
     float* row = out.row(i);
     double sum = 0;
     for (std::size_t k = 0; k < out.cols; ++k) {
-      if (norm == Norm::SqrtL2) row[k] = std::copysign(std::sqrt(std::abs(row[k])), row[k]);
+      if (norm == Norm::SqrtL2 || norm == Norm::IntraSqrtL2) row[k] = std::copysign(std::sqrt(std::abs(row[k])), row[k]);
+      if (norm == Norm::Pow4L2) row[k] = std::copysign(std::sqrt(std::sqrt(std::abs(row[k]))), row[k]);
       sum += static_cast<double>(row[k]) * row[k];
     }
     const double scale = sum > 0 ? 1.0 / std::sqrt(sum) : 1.0;
@@ -272,7 +298,27 @@ struct Candidate {
   std::string only;  // evaluate only the candidates whose name contains this
 };
 
-FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip) {
+// Each of the four quadrant blocks of every row L2-normalised on its own.
+FloatMatrix quadrants_l2(const FloatMatrix& m) {
+  FloatMatrix out = m;
+  const std::size_t block = m.cols / 4;
+  for (std::size_t i = 0; i < m.rows; ++i)
+    for (int q = 0; q < 4; ++q) {
+      float* b = out.row(i) + q * block;
+      double sum = 0;
+      for (std::size_t k = 0; k < block; ++k) sum += static_cast<double>(b[k]) * b[k];
+      if (sum > 0)
+        for (std::size_t k = 0; k < block; ++k) b[k] = static_cast<float>(b[k] / std::sqrt(sum));
+    }
+  return out;
+}
+
+FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip, Norm norm = Norm::None) {
+  if (norm == Norm::IntraSqrtL2 && part.ends_with(":spp")) {
+    FloatMatrix rooted = sets.at(part);
+    for (float& x : rooted.values) x = std::copysign(std::sqrt(std::abs(x)), x);
+    return quadrants_l2(rooted);
+  }
   FloatMatrix m = sets.at(part);
   if (!flip) return m;
   const FloatMatrix& f = sets.at(part + ":flip");
@@ -283,11 +329,16 @@ FloatMatrix part_of(const FeatureSets& sets, const std::string& part, bool flip)
 // One part: normalised as asked. Several: each part normalised (L2 at least, so no layer dominates
 // by scale), concatenated, and the whole L2-normalised again.
 FloatMatrix assemble(const FeatureSets& sets, const Candidate& c, Norm norm) {
+  if (norm == Norm::IntraSqrtL2) {
+    // Quadrant blocks first (square-rooted), then as L2 below (the root is not taken twice).
+    if (c.parts.size() == 1) return normalise(part_of(sets, c.parts[0], c.flip, norm), Norm::L2);
+  }
   if (c.parts.size() == 1) return normalise(part_of(sets, c.parts[0], c.flip), norm);
   std::vector<FloatMatrix> parts;
   std::size_t cols = 0;
   for (const std::string& p : c.parts) {
-    parts.push_back(normalise(part_of(sets, p, c.flip), norm == Norm::None ? Norm::L2 : norm));
+    if (norm == Norm::IntraSqrtL2) parts.push_back(normalise(part_of(sets, p, c.flip, norm), Norm::L2));
+    else parts.push_back(normalise(part_of(sets, p, c.flip), norm == Norm::None ? Norm::L2 : norm));
     cols += parts.back().cols;
   }
   FloatMatrix out(parts[0].rows, cols);
@@ -327,6 +378,93 @@ Score evaluate(const FloatMatrix& features, const std::vector<int>& labels, int 
   s.nmi_l2 = sum_l2 / seeds;
   s.knn = cluster::knn_label_accuracy(reduced, labels, 10);
   return s;
+}
+
+// A colour cue the CNN layers may have lost: per quadrant of the 150x150 raw pixels (RGB in
+// [0,1], interleaved), a 4x4x4 RGB histogram (fractions), 256 values.
+FloatMatrix colour_histograms(const FloatMatrix& raw, int side) {
+  FloatMatrix out(raw.rows, 4 * 64);
+  for (std::size_t i = 0; i < raw.rows; ++i) {
+    const float* p = raw.row(i);
+    float* h = out.row(i);
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x) {
+        const float* px = p + (static_cast<std::size_t>(y) * side + x) * 3;
+        const int bin = std::min(3, static_cast<int>(px[0] * 4)) * 16 + std::min(3, static_cast<int>(px[1] * 4)) * 4 +
+                        std::min(3, static_cast<int>(px[2] * 4));
+        const int quadrant = (y * 2 / side) * 2 + x * 2 / side;
+        h[quadrant * 64 + bin] += 1.0f / (side * side / 4);
+      }
+  }
+  return out;
+}
+
+// Each column scaled to zero mean and unit variance (a constant column stays zero).
+FloatMatrix standardised(const FloatMatrix& m) {
+  FloatMatrix out = m;
+  for (std::size_t c = 0; c < m.cols; ++c) {
+    double sum = 0, squares = 0;
+    for (std::size_t r = 0; r < m.rows; ++r) sum += m.at(r, c);
+    const double mean = sum / m.rows;
+    for (std::size_t r = 0; r < m.rows; ++r) squares += (m.at(r, c) - mean) * (m.at(r, c) - mean);
+    const double sd = std::sqrt(squares / m.rows);
+    for (std::size_t r = 0; r < m.rows; ++r)
+      out.at(r, c) = sd > 0 ? static_cast<float>((m.at(r, c) - mean) / sd) : 0.0f;
+  }
+  return out;
+}
+
+double mean_nmi(const FloatMatrix& x, const std::vector<int>& labels, int k, int seeds) {
+  double sum = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    cluster::KMeansOptions km;
+    km.k = k;
+    km.restarts = 10;
+    km.seed = static_cast<std::uint64_t>(seed);
+    sum += cluster::normalized_mutual_info(labels, cluster::kmeans(x, km).labels);
+  }
+  return sum / seeds;
+}
+
+const std::vector<int> kSweepDims = {10, 20, 30, 50, 100};
+
+// How the clustering input is prepared, for one feature set: K-Means NMI on PCA-d for several d,
+// on those rows L2-normalised, and on PCA-50 of the per-column standardised features; 10-NN on each
+// PCA-d. One table row.
+std::string sweep_row(const FloatMatrix& features, const std::vector<int>& labels, int k, int seeds) {
+  std::string row;
+  char cell[64];
+  std::string knn;
+  for (int dims : kSweepDims) {
+    embed::PcaOptions pca;
+    pca.components = dims;
+    const FloatMatrix reduced = embed::pca(features, pca).projected;
+    std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(reduced, labels, k, seeds),
+                  mean_nmi(normalise(reduced, Norm::L2), labels, k, seeds));
+    row += cell;
+    std::snprintf(cell, sizeof cell, " %.3f |", cluster::knn_label_accuracy(reduced, labels, 10));
+    knn += cell;
+  }
+  embed::PcaOptions pca;
+  const FloatMatrix reduced_std = embed::pca(standardised(features), pca).projected;
+  std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(reduced_std, labels, k, seeds),
+                cluster::knn_label_accuracy(reduced_std, labels, 10));
+  row += cell;
+  // The pipeline's map: t-SNE (its defaults, seed 0) of PCA-50, and K-Means on the map itself.
+  const FloatMatrix map = embed::tsne(embed::pca(features, pca).projected, embed::TsneOptions{}).embedding;
+  std::snprintf(cell, sizeof cell, " %.3f | %.3f |", mean_nmi(map, labels, k, seeds),
+                cluster::knn_label_accuracy(map, labels, 10));
+  return row + cell + knn;
+}
+
+// --only: comma-separated patterns; a candidate is evaluated when its name contains one, or equals
+// one that starts with '='.
+bool selected(const std::string& name, const std::string& only) {
+  std::stringstream patterns(only);
+  std::string p;
+  while (std::getline(patterns, p, ','))
+    if (p.starts_with("=") ? name == p.substr(1) : name.find(p) != std::string::npos) return true;
+  return false;
 }
 
 std::vector<Candidate> candidates() {
@@ -370,6 +508,17 @@ std::vector<Candidate> candidates() {
   }
   for (const std::string layer : {"mixed5", "mixed6", "mixed7"})
     out.push_back({layer + " avg+spp", {layer + ":avg", layer + ":spp"}});
+  // mixed8 (8x8, fine-tuned) fused, and MobileNetV2's quadrants, alone and with the default.
+  out.push_back({"mixed6+mixed7+mixed8 spp", {"mixed6:spp", "mixed7:spp", "mixed8:spp"}});
+  out.push_back({"mixed7+mixed8 spp", {"mixed7:spp", "mixed8:spp"}});
+  out.push_back({"colour quadrant histograms", {"colour"}});
+  out.push_back({"mixed6+mixed7 spp + colour", {"mixed6:spp", "mixed7:spp", "colour"}});
+  out.push_back({"mixed5+mixed6+mixed7+mixed8 spp", {"mixed5:spp", "mixed6:spp", "mixed7:spp", "mixed8:spp"}});
+  for (const std::string& layer : kMobilenetLayers) {
+    out.push_back({"mobilenet_v2 " + layer + " spp", {"mobilenet_v2/" + layer + ":spp"}});
+    out.push_back({"mixed6+mixed7 spp + mobilenet_v2 " + layer + " spp",
+                   {"mixed6:spp", "mixed7:spp", "mobilenet_v2/" + layer + ":spp"}});
+  }
   // Other spatial layouts (in feature caches that have them): three horizontal bands, a 3x3 grid.
   for (const std::string pool : {"bands", "grid3"}) {
     for (const std::string layer : {"mixed5", "mixed6", "mixed7"}) out.push_back({layer + " " + pool, {layer + ":" + pool}});
@@ -427,12 +576,15 @@ int score_points(const Dataset& d, const fs::path& file) {
   for (const auto& [column, labels] : clusters)
     std::printf("pipeline %-14s K-Means NMI %.3f  (%zu images)\n", column.c_str(),
                 cluster::normalized_mutual_info(truth, labels), truth.size());
-  // 10-NN label accuracy on the map itself (the t-SNE coordinates the viewer shows).
+  // 10-NN label accuracy on the map itself (the t-SNE coordinates the viewer shows), and what
+  // K-Means (k = the number of classes, 10 restarts, 5 seeds) on the map would score.
+  const int k = static_cast<int>(d.class_names.size());
   for (auto& [layout, xy] : maps) {
     FloatMatrix points(truth.size(), 2);
     points.values = std::move(xy);
-    std::printf("pipeline %-14s 10-NN on the map %.3f\n", (layout + "_x,y").c_str(),
-                cluster::knn_label_accuracy(points, truth, 10));
+    std::printf("pipeline %-14s 10-NN on the map %.3f, K-Means (k = %d) on the map NMI %.3f\n",
+                (layout + "_x,y").c_str(), cluster::knn_label_accuracy(points, truth, 10), k,
+                mean_nmi(points, truth, k, 5));
   }
   return truth.empty() ? 1 : 0;
 }
@@ -443,7 +595,8 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: bench_cnn_quality DATASET_DIR [--cache FILE] [--per-class N] [--nsfwjs DIR] [--out FILE.md] "
-                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv]\n");
+                 "[--seeds N] [--flip 0|1] [--only TEXT] [--points POINTS.csv] [--input-range 01|pm1] "
+                 "[--mobilenet 0|1] [--labels FILE.csv]\n");
     return 2;
   }
   const fs::path dir = argv[1];
@@ -451,7 +604,10 @@ int main(int argc, char** argv) {
   int per_class = 0, seeds = 5;
   bool flip = false;
   std::string only;  // evaluate only the candidates whose name contains this
-  fs::path points;
+  fs::path points, labels_file = dir / "labels.csv";
+  bool sweep = false, more_norms = false;
+  features::InputRange range = features::InputRange::ZeroOne;
+  bool with_mobilenet = true;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--points") points = argv[i + 1];
@@ -462,35 +618,79 @@ int main(int argc, char** argv) {
     else if (arg == "--seeds") seeds = std::max(1, std::atoi(argv[i + 1]));
     else if (arg == "--flip") flip = std::atoi(argv[i + 1]) != 0;
     else if (arg == "--only") only = argv[i + 1];
+    else if (arg == "--labels") labels_file = argv[i + 1];
+    else if (arg == "--sweep") sweep = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--more-norms") more_norms = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--layers") {
+      kInceptionLayers.clear();
+      std::stringstream list(argv[i + 1]);
+      std::string layer;
+      while (std::getline(list, layer, ',')) kInceptionLayers.push_back(layer);
+    }
+    else if (arg == "--mobilenet") with_mobilenet = std::atoi(argv[i + 1]) != 0;
+    else if (arg == "--input-range") {
+      if (std::string(argv[i + 1]) == "pm1") range = features::InputRange::PlusMinusOne;
+      else if (std::string(argv[i + 1]) != "01") {
+        std::fprintf(stderr, "--input-range: 01 or pm1, not '%s'\n", argv[i + 1]);
+        return 2;
+      }
+    }
   }
-  const Dataset d = read_labels(dir, per_class);
+  const Dataset d = read_labels(dir, labels_file, per_class);
   if (!points.empty()) return score_points(d, points);
   FeatureSets sets;
   if (!load(cache, d, sets)) {
     std::fprintf(stderr, "computing features for %zu images (cache %s)\n", d.paths.size(), cache.c_str());
-    sets = compute(d, nsfwjs, flip);
+    sets = compute(d, nsfwjs, flip, range, with_mobilenet);
     if (!cache.parent_path().empty()) fs::create_directories(cache.parent_path());
     save(cache, d, sets);
   }
+  if (sets.count("raw150")) sets["colour"] = colour_histograms(sets.at("raw150"), 150);
   const int k = static_cast<int>(d.class_names.size());
 
   std::ostringstream table;
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "| features | dims | normalisation | K-Means NMI (mean ± sd, %d seeds) | NMI, rows L2 after PCA | 10-NN |\n",
-                seeds);
-  table << line << "|---|---|---|---|---|---|\n";
+  char line[1024];
+  if (sweep) {
+    std::string head = "| features | normalisation |", rule = "|---|---|";
+    for (int dims : kSweepDims) {
+      head += " PCA-" + std::to_string(dims) + " | PCA-" + std::to_string(dims) + " rows L2 |";
+      rule += "---|---|";
+    }
+    head += " standardised, PCA-50 | 10-NN std PCA-50 | K-Means on the t-SNE map | 10-NN on the map |";
+    rule += "---|---|---|---|";
+    for (int dims : kSweepDims) {
+      head += " 10-NN PCA-" + std::to_string(dims) + " |";
+      rule += "---|";
+    }
+    std::snprintf(line, sizeof line, "%s\n", head.c_str());
+    table << line << rule << "\n";
+  } else {
+    std::snprintf(line, sizeof line,
+                  "| features | dims | normalisation | K-Means NMI (mean ± sd, %d seeds) | NMI, rows L2 after PCA | 10-NN |\n",
+                  seeds);
+    table << line << "|---|---|---|---|---|---|\n";
+  }
   std::fputs(line, stdout);
   for (const Candidate& c : candidates()) {
     if (c.flip && !sets.count(c.parts[0] + ":flip")) continue;  // computed without --flip
-    if (!only.empty() && c.name.find(only) == std::string::npos) continue;
+    if (!only.empty() && !selected(c.name, only)) continue;
     if (!std::all_of(c.parts.begin(), c.parts.end(), [&](const std::string& p) { return sets.count(p) > 0; }))
       continue;  // a cache made before this pooling existed
     const bool raw = c.name.rfind("raw", 0) == 0;
-    for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2}) {
-      if (raw && norm == Norm::SqrtL2) continue;
+    for (Norm norm : {Norm::None, Norm::L2, Norm::SqrtL2, Norm::Pow4L2, Norm::IntraSqrtL2}) {
+      if (norm > Norm::SqrtL2 && !more_norms) continue;
+      if (norm == Norm::IntraSqrtL2 && c.name.find("spp") == std::string::npos) continue;
+      if (raw && norm >= Norm::SqrtL2) continue;
       if (c.parts.size() > 1 && norm == Norm::None) continue;  // the same as L2 for a fusion
       const FloatMatrix f = assemble(sets, c, norm);
+      if (sweep) {
+        std::snprintf(line, sizeof line, "| %s | %s |%s\n", c.name.c_str(), norm_name(norm),
+                      sweep_row(f, d.labels, k, seeds).c_str());
+        std::fputs(line, stdout);
+        std::fflush(stdout);
+        table << line;
+        continue;
+      }
       const Score s = evaluate(f, d.labels, k, seeds);
       std::snprintf(line, sizeof line, "| %s | %zu | %s | %.3f ± %.3f | %.3f | %.3f |\n", c.name.c_str(), f.cols,
                     norm_name(norm), s.nmi, s.nmi_sd, s.nmi_l2, s.knn);

@@ -5,6 +5,9 @@
 # -k 6 --cache`) with the default features and with the previous default (mixed5, gap, no
 # normalisation), scored from its points.csv.
 #
+# The main candidates are checked on a second labelled set, ../shared/datasets/imagenet_sample
+# (13 broad WordNet groups made by bench/imagenet_coarse_labels.py), with [0,1] and [-1,1] input.
+#
 # usage: bench/cnn_quality.sh [BUILD_DIR (default build)] [PER_CLASS (default 0 = all 2158 images)]
 # Not part of scripts/test: the first run computes every image's features (minutes on two cores);
 # the features stay in bench/results/ (the table's cache) and in a photoatlas cache for the pipeline.
@@ -36,4 +39,17 @@ if [ "$per_class" = 0 ]; then
     echo "photoatlas run -k 6 $extra:"
     "$build/bench/bench_cnn_quality" "$data" --points "$out/atlas/points.csv"
   done
+fi
+
+imagenet=$shared/datasets/imagenet_sample
+if [ "$per_class" = 0 ] && [ -f "$imagenet/labels.csv" ] && [ -f /usr/share/wordnet/data.noun ]; then
+  coarse=$(mktemp)
+  /usr/bin/python3 "$root/bench/imagenet_coarse_labels.py" "$imagenet" >"$coarse" 2>/dev/null
+  for range in 01 pm1; do
+    echo "imagenet_sample, 13 WordNet groups, input $range:"
+    "$build/bench/bench_cnn_quality" "$imagenet" --labels "$coarse" --mobilenet 0 --input-range "$range" --seeds 5 \
+      --cache "$root/bench/results/cnn_quality_imagenet_$range.bin" \
+      --only "=mixed5 avg,=mixed6 avg,=mixed7 avg,=mixed5 spp,=mixed6+mixed7 avg,=mixed6+mixed7 spp,=mixed5+mixed6+mixed7 spp"
+  done
+  rm -f "$coarse"
 fi

@@ -36,6 +36,10 @@ void add_feature_options(CLI::App& app, pipeline::RunOptions& options, ObjectFla
                  "CNN layers: gap (global average) or quad (average of each quadrant, 4x the dimensions; the "
                  "default features' own)")
       ->check(CLI::IsMember({"gap", "quad"}));
+  app.add_option("--input-range", options.cnn_input_range,
+                 "Pixels fed to the CNN: 01 (bytes / 255, as nsfwjs) or pm1 (bytes / 127.5 - 1, as Keras' ImageNet "
+                 "training; default: the default features' own)")
+      ->check(CLI::IsMember({"01", "pm1"}));
   app.add_flag("--objects", objects.on,
                "COCO object tags from the CenterNet detector; an error when its model files are missing "
                "(default: on when they are installed)");

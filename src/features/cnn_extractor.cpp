@@ -17,10 +17,10 @@ constexpr int kCnnFeatureVersion = 1;
 
 const std::vector<NsfwjsModelInfo>& nsfwjs_models() {
   static const std::vector<NsfwjsModelInfo> models = {
-      {"inception_v3", "mixed5", "mixed6+mixed7", Pooling::Quadrants, CnnNormalization::SignedSqrtL2, "flatten_1",
-       "dense_3"},
+      {"inception_v3", "mixed5", "mixed6+mixed7", Pooling::Quadrants, CnnNormalization::SignedSqrtL2,
+       InputRange::ZeroOne, "flatten_1", "dense_3"},
       {"mobilenet_v2", "block_10_project_BN", "block_10_project_BN", Pooling::Average, CnnNormalization::None,
-       "flatten_1", "dense_3"},
+       InputRange::ZeroOne, "flatten_1", "dense_3"},
   };
   return models;
 }
@@ -103,13 +103,15 @@ CnnExtractor::CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOpt
                    : preset              ? preset->default_normalization
                                          : CnnNormalization::None;
   pooling_ = options.pooling ? *options.pooling : preset ? preset->default_pooling : Pooling::Average;
+  input_range_ = options.input_range ? *options.input_range : preset ? preset->default_input_range : InputRange::ZeroOne;
   for (const std::string& layer : layers_)
     dims_ += model_->output_dims(layer) * (pooling_ == Pooling::Quadrants ? 4 : 1);
 }
 
 std::string CnnExtractor::id() const {
   static const char* const suffix[] = {"", "/l2", "/sqrt-l2"};
-  return model_->name() + "/" + layer_ + "/" + to_string(pooling_) + suffix[static_cast<int>(normalization_)] + "@" +
+  return model_->name() + "/" + layer_ + "/" + to_string(pooling_) + suffix[static_cast<int>(normalization_)] +
+         (input_range_ == InputRange::ZeroOne ? "" : std::string("/") + to_string(input_range_)) + "@" +
          std::to_string(kCnnFeatureVersion);
 }
 
@@ -122,7 +124,7 @@ void CnnExtractor::extract(const ingest::RgbImage& image, std::span<float> out) 
 
 void CnnExtractor::extract_batch(std::span<const ingest::RgbImage* const> images, std::span<float> out) const {
   if (out.size() != images.size() * dims_) throw std::invalid_argument("CNN feature output has the wrong length");
-  const std::vector<FloatMatrix> pooled = model_->run(images, layers_, pooling_);
+  const std::vector<FloatMatrix> pooled = model_->run(images, layers_, pooling_, input_range_);
   const bool fused = layers_.size() > 1;
   const bool signed_sqrt = normalization_ == CnnNormalization::SignedSqrtL2;
   for (std::size_t i = 0; i < images.size(); ++i) {

@@ -36,6 +36,7 @@ struct NsfwjsModelInfo {
   std::string default_features;  // a layer spec
   Pooling default_pooling;
   CnnNormalization default_normalization;
+  InputRange default_input_range;
   std::string pooled_layer;    // the fine-tuned top's pooled feature ("flatten_1")
   std::string classes_layer;   // 5-way softmax, classes in nsfwjs_classes() order
 };
@@ -63,13 +64,17 @@ struct CnnExtractorOptions {
   // Unset: the model's recommended one for its default features (nsfwjs InceptionV3: Quadrants),
   // else Average.
   std::optional<Pooling> pooling;
+  // Unset: the model's recommended one for its default features, else ZeroOne (nsfwjs' own).
+  std::optional<InputRange> input_range;
 };
 
 class CnnExtractor final : public Extractor {
  public:
   CnnExtractor(std::shared_ptr<const Network> model, CnnExtractorOptions options);
 
-  // "<model>/<layer spec>/<gap|quad>[/l2|/sqrt-l2]@<version>", e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1".
+  // "<model>/<layer spec>/<gap|quad>[/l2|/sqrt-l2][/pm1]@<version>",
+  // e.g. "nsfwjs-4.4.0/inception_v3/mixed5/gap@1" ([0,1] input has no suffix: the ids cached before
+  // the input range was a choice stay valid).
   std::string id() const override;
   std::string short_name() const override { return "cnn"; }
   std::size_t dims() const override { return dims_; }
@@ -83,6 +88,7 @@ class CnnExtractor final : public Extractor {
   const std::vector<std::string>& layers() const { return layers_; }
   CnnNormalization normalization() const { return normalization_; }
   Pooling pooling() const { return pooling_; }
+  InputRange input_range() const { return input_range_; }
   const std::string& model_name() const { return model_->name(); }
 
  private:
@@ -91,6 +97,7 @@ class CnnExtractor final : public Extractor {
   std::vector<std::string> layers_;
   CnnNormalization normalization_;
   Pooling pooling_;
+  InputRange input_range_;
   std::size_t dims_ = 0;
 };
 

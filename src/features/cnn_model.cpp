@@ -28,13 +28,15 @@ std::vector<Tap> align_corners_taps(int in, int out) {
 
 }  // namespace
 
-void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes) {
+void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes,
+                              InputRange range) {
   if (image.empty() || image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * 3)
     throw std::invalid_argument("empty or inconsistent image");
   const std::size_t plane = static_cast<std::size_t>(width) * height;
   // float32(q / 255) as TF.js computes it (the division in double rounds to the same float).
   float level[256];
-  for (int q = 0; q < 256; ++q) level[q] = static_cast<float>(q) / 255.0f;
+  for (int q = 0; q < 256; ++q)
+    level[q] = range == InputRange::ZeroOne ? static_cast<float>(q) / 255.0f : static_cast<float>(q / 127.5 - 1.0);
   if (image.width == width && image.height == height) {  // nsfwjs skips the resize then
     for (std::size_t i = 0; i < plane; ++i)
       for (int c = 0; c < 3; ++c) planes[c * plane + i] = level[image.pixels[i * 3 + c]];
@@ -166,7 +168,7 @@ std::size_t CnnModel::output_dims(const std::string& layer) const {
 }
 
 std::vector<cv::Mat> CnnModel::forward(std::span<const ingest::RgbImage* const> images,
-                                       const std::vector<std::string>& layers) const {
+                                       const std::vector<std::string>& layers, InputRange range) const {
   std::vector<cv::String> cv_layers;
   for (const std::string& layer : layers) {
     output_dims(layer);  // throws for unknown names
@@ -176,7 +178,7 @@ std::vector<cv::Mat> CnnModel::forward(std::span<const ingest::RgbImage* const> 
   if (n == 0) return std::vector<cv::Mat>(layers.size());
   const int h = input_height_, w = input_width_;
   cv::Mat blob({n, 3, h, w}, CV_32F);
-  for (int i = 0; i < n; ++i) preprocess_align_corners(*images[i], w, h, blob.ptr<float>(i));
+  for (int i = 0; i < n; ++i) preprocess_align_corners(*images[i], w, h, blob.ptr<float>(i), range);
   std::vector<cv::Mat> outputs;
   const Lease net(*this);
   net->net.setInput(blob, input_name_);
@@ -191,12 +193,13 @@ std::vector<cv::Mat> CnnModel::forward(std::span<const ingest::RgbImage* const> 
 }
 
 std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> images,
-                                       const std::vector<std::string>& layers, Pooling pooling) const {
+                                       const std::vector<std::string>& layers, Pooling pooling,
+                                       InputRange range) const {
   if (pooling == Pooling::Quadrants)
     for (const std::string& layer : layers)
       if (output_dims(layer) > 0 && outputs_.at(layer).shape.size() != 3)
         throw std::invalid_argument(name_ + ": layer '" + layer + "' has no H x W to split into quadrants");
-  const std::vector<cv::Mat> outputs = forward(images, layers);
+  const std::vector<cv::Mat> outputs = forward(images, layers, range);
   std::vector<FloatMatrix> result;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const std::size_t channels = output_dims(layers[l]);
@@ -207,11 +210,12 @@ std::vector<FloatMatrix> CnnModel::run(std::span<const ingest::RgbImage* const> 
 }
 
 std::vector<cv::Mat> CnnModel::run_maps(std::span<const ingest::RgbImage* const> images,
-                                        const std::vector<std::string>& layers) const {
-  return forward(images, layers);
+                                        const std::vector<std::string>& layers, InputRange range) const {
+  return forward(images, layers, range);
 }
 
 const char* to_string(Pooling pooling) { return pooling == Pooling::Quadrants ? "quad" : "gap"; }
+const char* to_string(InputRange range) { return range == InputRange::PlusMinusOne ? "pm1" : "01"; }
 
 FloatMatrix pool_layer(const cv::Mat& output, std::size_t images, std::size_t channels, Pooling pooling,
                        const std::string& layer) {

@@ -26,8 +26,10 @@ std::vector<std::string> split_layer_spec(const std::string& spec);
 // nsfwjs's preprocessing (NSFWJS.infer in nsfwjs 4.4.0), bit for bit: bytes / 255 in float32,
 // then, unless the image already has that size, TF.js resizeBilinear(alignCorners = true,
 // halfPixelCenters = false, no antialiasing) with its arithmetic in double; RGB order; stretched,
-// not cropped. Writes planar (3 x height x width) floats to `planes`.
-void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes);
+// not cropped. Writes planar (3 x height x width) floats to `planes`. With PlusMinusOne the bytes
+// become float32(q / 127.5 - 1) instead (Keras' InceptionV3 / MobileNetV2 scaling), resized alike.
+void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes,
+                              InputRange range = InputRange::ZeroOne);
 
 // One row per image of an N x C x (H x W) output, each channel averaged over its H x W cells in
 // double (a 2-D output is copied as it is: one cell per channel). Shared by every Network.
@@ -59,12 +61,14 @@ class CnnModel final : public Network {
   // Thread-safe: concurrent calls run on separate copies of the network (see set_max_replicas).
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
                                const std::vector<std::string>& layers,
-                               Pooling pooling = Pooling::Average) const override;
+                               Pooling pooling = Pooling::Average,
+                               InputRange range = InputRange::ZeroOne) const override;
 
   // The layers' raw outputs for the batch (N x C x H x W, or N x C for vector layers), copied out
   // of the network: for pooling experiments (bench/bench_cnn_quality) and poolings other than GAP.
   std::vector<cv::Mat> run_maps(std::span<const ingest::RgbImage* const> images,
-                                const std::vector<std::string>& layers) const;
+                                const std::vector<std::string>& layers,
+                                InputRange range = InputRange::ZeroOne) const;
 
  // At most this many copies of the network run at once (default: the number of cores). A
   // cv::dnn::Net is not reentrant, so concurrent callers each need their own; one copy per worker
@@ -81,7 +85,7 @@ class CnnModel final : public Network {
   std::unique_ptr<KerasNet> acquire() const;
   void release(std::unique_ptr<KerasNet> net) const;
   std::vector<cv::Mat> forward(std::span<const ingest::RgbImage* const> images,
-                               const std::vector<std::string>& layers) const;
+                               const std::vector<std::string>& layers, InputRange range) const;
 
   std::string name_;
   std::string default_layer_;

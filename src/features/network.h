@@ -23,6 +23,17 @@ enum class Pooling {
 };
 const char* to_string(Pooling pooling);  // "gap", "quad"
 
+// The scale the network sees the pixels on. nsfwjs feeds [0,1] (bytes / 255; its golden vectors
+// and its fine-tuning assume it). The frozen lower half of its InceptionV3 and MobileNetV2 started
+// as Keras' ImageNet weights, trained on [-1,1] (keras.applications preprocess_input: x / 127.5 - 1),
+// but [-1,1] input makes clearly worse features at every layer, frozen ones included
+// (bench/results/cnn_quality.md), so [0,1] is every default; [-1,1] stays a choice to measure with.
+enum class InputRange {
+  ZeroOne,       // bytes / 255
+  PlusMinusOne,  // bytes / 127.5 - 1
+};
+const char* to_string(InputRange range);  // "01", "pm1"
+
 class Network {
  public:
   virtual ~Network() = default;
@@ -37,10 +48,12 @@ class Network {
   // Length of a layer's pooled output (channels of a spatial layer). Throws for unknown layers.
   virtual std::size_t output_dims(const std::string& layer) const = 0;
   // Runs the images as one batch; for each requested layer, one row per image, pooled as asked
-  // (Quadrants rows are 4 x output_dims long). Thread-safe.
+  // (Quadrants rows are 4 x output_dims long), the pixels scaled to `range` before any other
+  // normalisation the model has. Thread-safe.
   virtual std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
                                        const std::vector<std::string>& layers,
-                                       Pooling pooling = Pooling::Average) const = 0;
+                                       Pooling pooling = Pooling::Average,
+                                       InputRange range = InputRange::ZeroOne) const = 0;
 };
 
 }  // namespace photoatlas::features

@@ -145,7 +145,8 @@ std::size_t OnnxModel::output_dims(const std::string& layer) const {
 }
 
 std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* const> images,
-                                            const std::vector<std::string>& layers, Pooling pooling) const {
+                                            const std::vector<std::string>& layers, Pooling pooling,
+                                            InputRange range) const {
   std::vector<cv::String> tensors;
   for (const std::string& layer : layers) tensors.push_back(tensor_of(layer));
   const int n = static_cast<int>(images.size());
@@ -160,7 +161,7 @@ std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* co
   cv::Mat blob = channels_first_ ? cv::Mat({n, 3, s, s}, CV_32F) : cv::Mat({n, s, s, 3}, CV_32F);
   std::vector<float> planes(3 * plane);
   for (int i = 0; i < n; ++i) {
-    preprocess_align_corners(*images[i], s, s, planes.data());
+    preprocess_align_corners(*images[i], s, s, planes.data(), range);
     float* dst = blob.ptr<float>(i);
     for (int c = 0; c < 3; ++c) {
       const int to = pre_.bgr ? 2 - c : c;
@@ -188,10 +189,11 @@ std::vector<FloatMatrix> OnnxModel::forward(std::span<const ingest::RgbImage* co
 }
 
 std::vector<FloatMatrix> OnnxModel::run(std::span<const ingest::RgbImage* const> images,
-                                        const std::vector<std::string>& layers, Pooling pooling) const {
-  // The per-thread memo keeps average-pooled rows only.
-  if (images.size() != 1 || shared_layers_.empty() || pooling != Pooling::Average)
-    return forward(images, layers, pooling);
+                                        const std::vector<std::string>& layers, Pooling pooling,
+                                        InputRange range) const {
+  // The per-thread memo keeps average-pooled rows of [0,1] input only.
+  if (images.size() != 1 || shared_layers_.empty() || pooling != Pooling::Average || range != InputRange::ZeroOne)
+    return forward(images, layers, pooling, range);
   const ingest::RgbImage& image = *images[0];
   const auto all_memoised = [&] {
     return std::all_of(layers.begin(), layers.end(), [](const std::string& l) { return memo.rows.count(l) > 0; });
@@ -200,7 +202,7 @@ std::vector<FloatMatrix> OnnxModel::run(std::span<const ingest::RgbImage* const>
     std::vector<std::string> wanted = shared_layers_;
     for (const std::string& layer : layers)
       if (std::find(wanted.begin(), wanted.end(), layer) == wanted.end()) wanted.push_back(layer);
-    std::vector<FloatMatrix> computed = forward(images, wanted, Pooling::Average);
+    std::vector<FloatMatrix> computed = forward(images, wanted, Pooling::Average, InputRange::ZeroOne);
     memo.serial = serial_;
     memo.width = image.width;
     memo.height = image.height;

@@ -21,7 +21,7 @@ namespace photoatlas::features {
 struct OnnxPreprocessing {
   int input_size = 0;                          // square side; 0 = the model's own input shape, else 224
   std::array<float, 3> mean = {0.0f, 0.0f, 0.0f};  // per channel (R, G, B), on the [0,1] scale
-  std::array<float, 3> std = {1.0f, 1.0f, 1.0f};   // input = (pixel / 255 - mean) / std
+  std::array<float, 3> std = {1.0f, 1.0f, 1.0f};   // input = (pixel / 255 - mean) / std (pixel / 127.5 - 1 with InputRange::PlusMinusOne)
   bool bgr = false;                            // feed channels in B, G, R order
 };
 
@@ -54,7 +54,8 @@ class OnnxModel final : public Network {
   std::size_t output_dims(const std::string& layer) const override;
   std::vector<FloatMatrix> run(std::span<const ingest::RgbImage* const> images,
                                const std::vector<std::string>& layers,
-                               Pooling pooling = Pooling::Average) const override;
+                               Pooling pooling = Pooling::Average,
+                               InputRange range = InputRange::ZeroOne) const override;
 
   const OnnxGraphInfo& graph() const { return graph_; }
   const OnnxPreprocessing& preprocessing() const { return pre_; }
@@ -72,7 +73,8 @@ class OnnxModel final : public Network {
   std::string tensor_of(const std::string& layer) const;
   std::string cv_layer_of(const std::string& tensor) const;  // empty when OpenCV has none
   std::vector<FloatMatrix> forward(std::span<const ingest::RgbImage* const> images,
-                                   const std::vector<std::string>& layers, Pooling pooling) const;
+                                   const std::vector<std::string>& layers, Pooling pooling,
+                                   InputRange range) const;
 
   std::string name_;
   std::string default_layer_;

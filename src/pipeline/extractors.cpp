@@ -48,21 +48,26 @@ Extractors make_extractors(const RunOptions& options, const RunObserver& observe
     add_object_detector(options, note, made);
     return made;
   }
+  // Bad option values are errors, also for the default model (they are not a missing model).
+  features::CnnExtractorOptions cnn_options;
+  cnn_options.layer = options.cnn_layer;
+  if (options.cnn_l2) cnn_options.normalization = features::CnnNormalization::L2;
+  for (const auto n : {features::CnnNormalization::None, features::CnnNormalization::L2,
+                       features::CnnNormalization::SignedSqrtL2})
+    if (options.cnn_normalization == features::to_string(n)) cnn_options.normalization = n;
+  if (!options.cnn_normalization.empty() && !cnn_options.normalization)
+    throw std::invalid_argument("unknown CNN normalisation '" + options.cnn_normalization +
+                                "' (none, l2 or sqrt-l2)");
+  for (const auto p : {features::Pooling::Average, features::Pooling::Quadrants})
+    if (options.cnn_pooling == features::to_string(p)) cnn_options.pooling = p;
+  if (!options.cnn_pooling.empty() && !cnn_options.pooling)
+    throw std::invalid_argument("unknown CNN pooling '" + options.cnn_pooling + "' (gap or quad)");
+  for (const auto r : {features::InputRange::ZeroOne, features::InputRange::PlusMinusOne})
+    if (options.cnn_input_range == features::to_string(r)) cnn_options.input_range = r;
+  if (!options.cnn_input_range.empty() && !cnn_options.input_range)
+    throw std::invalid_argument("unknown CNN input range '" + options.cnn_input_range + "' (01 or pm1)");
   // A missing model costs the CNN map, not the run: the raw-pixel atlas is still worth having.
   try {
-    features::CnnExtractorOptions cnn_options;
-    cnn_options.layer = options.cnn_layer;
-    if (options.cnn_l2) cnn_options.normalization = features::CnnNormalization::L2;
-    for (const auto n : {features::CnnNormalization::None, features::CnnNormalization::L2,
-                         features::CnnNormalization::SignedSqrtL2})
-      if (options.cnn_normalization == features::to_string(n)) cnn_options.normalization = n;
-    if (!options.cnn_normalization.empty() && !cnn_options.normalization)
-      throw std::invalid_argument("unknown CNN normalisation '" + options.cnn_normalization +
-                                  "' (none, l2 or sqrt-l2)");
-    for (const auto p : {features::Pooling::Average, features::Pooling::Quadrants})
-      if (options.cnn_pooling == features::to_string(p)) cnn_options.pooling = p;
-    if (!options.cnn_pooling.empty() && !cnn_options.pooling)
-      throw std::invalid_argument("unknown CNN pooling '" + options.cnn_pooling + "' (gap or quad)");
     features::NetworkSpec spec;
     spec.model = options.cnn_model;
     spec.nsfwjs_dir = options.nsfwjs_dir;

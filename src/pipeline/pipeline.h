@@ -56,6 +56,7 @@ struct RunOptions {
   bool cnn_l2 = false;                        // L2-normalise CNN vectors (= cnn_normalization "l2")
   std::string cnn_normalization;              // "none", "l2", "sqrt-l2"; empty = the default features' own
   std::string cnn_pooling;                    // "gap", "quad"; empty = the default features' own
+  std::string cnn_input_range;                // "01", "pm1"; empty = the default features' own
   std::filesystem::path nsfwjs_dir;           // the installed nsfwjs package (models/nsfwjs/node_modules/nsfwjs)
   int cnn_input_size = 0;                     // ONNX models: input side; 0 = the preset's / the model's
   std::vector<float> cnn_mean, cnn_std;       // ONNX models: 3 values each to override the normalisation

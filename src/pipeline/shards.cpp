@@ -29,7 +29,7 @@ json feature_settings(const RunOptions& options) {
           {"cnn_l2", options.cnn_l2},           {"cnn_input_size", options.cnn_input_size},
           {"cnn_mean", options.cnn_mean},       {"cnn_std", options.cnn_std},
           {"cnn_normalization", options.cnn_normalization}, {"cnn_pooling", options.cnn_pooling},
-          {"objects", options.objects}};
+          {"cnn_input_range", options.cnn_input_range}, {"objects", options.objects}};
 }
 
 void apply_feature_settings(const json& settings, RunOptions& options) {
@@ -43,6 +43,7 @@ void apply_feature_settings(const json& settings, RunOptions& options) {
   options.cnn_std = settings.at("cnn_std").get<std::vector<float>>();
   options.cnn_normalization = settings.at("cnn_normalization").get<std::string>();
   options.cnn_pooling = settings.at("cnn_pooling").get<std::string>();
+  options.cnn_input_range = settings.value("cnn_input_range", std::string());  // absent in older shards
   options.objects = settings.at("objects").get<bool>();
 }
 

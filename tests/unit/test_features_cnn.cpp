@@ -287,6 +287,26 @@ TEST(CnnPreprocess, AlignCornersBilinearOnKnownPixels) {
   EXPECT_EQ(same[4 + 2], 255.0f / 255.0f);
 }
 
+TEST(CnnPreprocess, PlusMinusOneIsTheSameSamplingOnKerasScale) {
+  // [-1,1] input is q / 127.5 - 1 per byte, resampled like [0,1]: every value is 2 x - 1 of it.
+  ingest::RgbImage image;
+  image.width = 5;
+  image.height = 3;
+  for (int k = 0; k < 5 * 3 * 3; ++k) image.pixels.push_back(static_cast<std::uint8_t>((k * 37 + 11) % 256));
+  image.pixels[0] = 0;
+  image.pixels[1] = 255;
+  for (const auto [w, h] : {std::pair{5, 3}, std::pair{4, 7}}) {
+    std::vector<float> unit(3 * w * h), signed_unit(3 * w * h);
+    preprocess_align_corners(image, w, h, unit.data());
+    preprocess_align_corners(image, w, h, signed_unit.data(), InputRange::PlusMinusOne);
+    for (std::size_t k = 0; k < unit.size(); ++k) EXPECT_NEAR(signed_unit[k], 2.0f * unit[k] - 1.0f, 2e-6f) << k;
+    EXPECT_EQ(signed_unit[0], -1.0f);      // byte 0, red of the top-left corner
+    EXPECT_EQ(signed_unit[w * h], 1.0f);   // byte 255, green of the same pixel
+  }
+  EXPECT_STREQ(to_string(InputRange::ZeroOne), "01");
+  EXPECT_STREQ(to_string(InputRange::PlusMinusOne), "pm1");
+}
+
 TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
   // input 8x7x3 -> conv_1 (3x3, stride 2, same, bias, relu: rows padded 0/1, columns 1/1) -> bn_1
   //   branch A: pad_1 ((0,1),(0,1)) -> dw_1 (3x3 depthwise, stride 2, valid, x2) -> relu6_1
@@ -422,6 +442,17 @@ TEST(CnnModelImport, SmallKerasModelMatchesDirectComputation) {
   const CnnExtractor plain(model, {"cat_1"}), unit(model, {"cat_1", CnnNormalization::L2});
   EXPECT_EQ(plain.id(), "tiny/cat_1/gap@1");
   EXPECT_EQ(unit.id(), "tiny/cat_1/gap/l2@1");
+  // [-1,1] input: its own id (caches must not mix), and the network's rows for that input.
+  const CnnExtractor keras_scale(model, {.layer = "cat_1", .input_range = InputRange::PlusMinusOne});
+  EXPECT_EQ(keras_scale.id(), "tiny/cat_1/gap/pm1@1");
+  {
+    std::vector<float> got_pm1(keras_scale.dims());
+    keras_scale.extract(other, got_pm1);
+    const ingest::RgbImage* just_other[] = {&other};
+    const FloatMatrix want = model->run(just_other, {"cat_1"}, Pooling::Average, InputRange::PlusMinusOne)[0];
+    for (std::size_t k = 0; k < got_pm1.size(); ++k) EXPECT_FLOAT_EQ(got_pm1[k], want.at(0, k));
+    EXPECT_NE(std::vector<float>(want.row(0), want.row(0) + want.cols), row_of(got[5], 1));
+  }
   EXPECT_EQ(plain.dims(), 12u);
   EXPECT_EQ(plain.min_input_side(), 8);
   std::vector<float> a(12), n(12);
@@ -598,12 +629,13 @@ TEST_P(NsfwjsGolden, MatchesTfjsFromTheSamePixels) {
   // L2-normalised when the model's normalisation says so, concatenated, L2-normalised again.
   const CnnExtractor defaults(model, {});
   const std::string suffix = "/" + std::string(to_string(info.default_pooling)) +
-                             (info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/sqrt-l2@1"
-                              : info.default_normalization == CnnNormalization::L2         ? "/l2@1"
-                                                                                           : "@1");
+                             (info.default_normalization == CnnNormalization::SignedSqrtL2 ? "/sqrt-l2"
+                              : info.default_normalization == CnnNormalization::L2         ? "/l2"
+                                                                                           : "") +
+                             (info.default_input_range == InputRange::ZeroOne ? "" : "/pm1") + "@1";
   EXPECT_EQ(defaults.id(), "nsfwjs-4.4.0/" + name + "/" + info.default_features + suffix);
   const std::vector<std::string> parts = split_layer_spec(info.default_features);
-  const std::vector<FloatMatrix> layers = model->run(batch, parts, info.default_pooling);
+  const std::vector<FloatMatrix> layers = model->run(batch, parts, info.default_pooling, info.default_input_range);
   std::vector<double> want;
   for (const FloatMatrix& layer : layers) {
     std::vector<double> part(layer.row(1), layer.row(1) + layer.cols);
