@@ -295,7 +295,6 @@ struct Candidate {
   std::string name;
   std::vector<std::string> parts;
   bool flip = false;
-  std::string only;  // evaluate only the candidates whose name contains this
 };
 
 // Each of the four quadrant blocks of every row L2-normalised on its own.
