@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/parallel.h"
+#include "core/worker_team.h"
 #include "embed/affinity.h"
 #include "embed/tsne_detail.h"
 
@@ -25,6 +26,7 @@ struct Tsne::State {
   mutable detail::FftRepulsion engine;  // plans and buffers reused across iterations
   detail::SplitRepulsion plain_engine, split_engine;  // R = 0 and R = near_radius (each keeps its grid)
   mutable detail::SplitRepulsion kl_engine;           // Z for kl_divergence()
+  std::unique_ptr<WorkerTeam> team;                   // the split engines' threads, for the whole run
   std::vector<int> engine_counts = std::vector<int>(3, 0);  // iterations run by exact, plain, split
   int iteration = 0;
 };
@@ -93,6 +95,11 @@ Tsne& Tsne::operator=(Tsne&& other) noexcept {
 
 namespace {
 
+WorkerTeam* team_of(Tsne::State& s) {
+  if (!s.team) s.team = std::make_unique<WorkerTeam>(std::min(s.gradient_threads, 8));
+  return s.team.get();
+}
+
 // One iteration's gradient through the split-kernel engines: Split = always the near/far split;
 // Auto = the cheapest of exact, plain interpolation and split by TsneOptions' cost model (a
 // deterministic function of the embedding, so the run stays reproducible).
@@ -104,7 +111,7 @@ void split_gradient(Tsne::State& s, double exaggeration) {
   near.box_width = o.near_box_width;
   if (o.gradient == TsneGradient::Split) {
     s.split_engine.prepare(s.y, near);
-    s.split_engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient);
+    s.split_engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, team_of(s));
     ++s.engine_counts[2];
     return;
   }
@@ -131,7 +138,7 @@ void split_gradient(Tsne::State& s, double exaggeration) {
     detail::exact_gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, o.degrees_of_freedom);
   } else {
     detail::SplitRepulsion& engine = choice == 1 ? s.plain_engine : s.split_engine;
-    engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient);
+    engine.gradient(s.p, s.y, exaggeration, s.gradient_threads, s.gradient, team_of(s));
   }
 }
 

@@ -58,12 +58,15 @@ struct TsneOptions {
   int min_intervals = 50;
   double intervals_per_unit = 1.0;
   // Split-kernel engine (α = 1; embed/tsne_split.cpp): pairs closer than near_radius exactly,
-  // the rest from a kernel interpolated on intervals of near_box_width (relative force error
-  // ~4e-3 at R = h = 4 on a converged 5k map, FIt-SNE's p = 4, h = 1: ~8e-3); without the near
-  // field (R = 0, for compact embeddings) intervals of plain_box_width (error ~7e-4).
+  // the rest from a kernel interpolated on intervals of near_box_width; without the near field
+  // (R = 0, for compact embeddings) the whole kernel on intervals of plain_box_width. Relative
+  // error of the repulsive forces (p = 4 nodes per interval), on a converged 5k map and on the
+  // same map shrunk to an early extent: R = 4, h = 3: 1.6e-3 / 1.7e-3; plain h = 0.75: 1.3e-3 /
+  // 2.6e-3 (h = 0.5: 2.4e-4 / 5.3e-4 for 2x the grid; FIt-SNE's h = 1: 4.1e-3 / 8.9e-3). The two
+  // are set to about the same error.
   double near_radius = 4.0;
   double near_box_width = 3.0;
-  double plain_box_width = 0.5;
+  double plain_box_width = 0.75;
   // Auto picks, before each iteration, the engine with the lowest predicted CPU time from these
   // per-unit costs, measured on this project's 2-core AVX-512 machine (`bench_tsne grad`, CPU ms
   // per gradient call on the layouts of a 5k run): exact 0.164 ns per pair; split/plain: a fixed

@@ -12,6 +12,10 @@
 #include "embed/affinity.h"
 #include "embed/tsne.h"
 
+namespace photoatlas {
+class WorkerTeam;
+}
+
 namespace photoatlas::embed::detail {
 
 // A 2-D embedding as two coordinate arrays (structure of arrays), so the O(N²) loops vectorise.
@@ -147,9 +151,10 @@ class SplitRepulsion {
   SplitLayout prepare(const Embedding2D& y, const SplitRepulsionOptions& options);
   // The full gradient (attraction over P times `exaggeration`, repulsion from the split
   // kernels) of the prepared embedding `y`; returns Z = Σ_{i≠j} w_ij. Deterministic: the
-  // result depends on neither the thread count nor the schedule.
+  // result depends on neither the thread count nor the schedule. `team`: threads to run on
+  // (kept across calls by the caller); none: up to num_threads threads started for this call.
   double gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, int num_threads,
-                  Embedding2D& gradient);
+                  Embedding2D& gradient, WorkerTeam* team = nullptr);
   double last_z() const { return last_z_; }
 
  private:

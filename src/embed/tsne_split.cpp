@@ -40,6 +40,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "core/worker_team.h"
 #include "embed/tsne_detail.h"
 
 namespace photoatlas::embed::detail {
@@ -473,7 +474,7 @@ SplitLayout SplitRepulsion::prepare(const Embedding2D& y, const SplitRepulsionOp
 }
 
 double SplitRepulsion::gradient(const SparseMatrix& p_matrix, const Embedding2D& y, double exaggeration,
-                                int num_threads, Embedding2D& gradient) {
+                                int num_threads, Embedding2D& gradient, WorkerTeam* team) {
   const std::size_t n = y.size();
   gradient.zero(n);
   if (n < 2) return 0.0;
@@ -618,21 +619,26 @@ double SplitRepulsion::gradient(const SparseMatrix& p_matrix, const Embedding2D&
   stage3.emplace_back([&] { inverse_task(0); });
   stage3.emplace_back([&] { inverse_task(1); });
 
-  const int workers = std::max(1, std::min(resolve_threads(num_threads), 8));
-  std::barrier sync(workers);
+  std::unique_ptr<WorkerTeam> own_team;
+  if (!team) {
+    own_team = std::make_unique<WorkerTeam>(std::min(resolve_threads(num_threads), 8));
+    team = own_team.get();
+  }
+  const int workers = team->size();
   std::atomic<std::size_t> next1{0}, next2{0}, next3{0};
   auto drain = [](std::vector<std::function<void()>>& tasks, std::atomic<std::size_t>& next) {
     for (std::size_t t = next.fetch_add(1); t < tasks.size(); t = next.fetch_add(1)) tasks[t]();
   };
   std::vector<double> far_x(n), far_y(n);
   const double norm = 1.0 / (static_cast<double>(n_fft) * static_cast<double>(n_fft));
-  parallel_for_chunks(static_cast<std::size_t>(workers), workers, [&](std::size_t worker, std::size_t, int) {
+  team->run([&](int worker_index) {
+    const auto worker = static_cast<std::size_t>(worker_index);
     drain(stage1, next1);
-    sync.arrive_and_wait();
+    team->barrier();
     drain(stage2, next2);
-    sync.arrive_and_wait();
+    team->barrier();
     drain(stage3, next3);
-    sync.arrive_and_wait();
+    team->barrier();
     // Gather: each point reads the two force grids at its box's nodes.
     const std::size_t i0 = n * worker / workers, i1 = n * (worker + 1) / workers;
     with_points(p, [&](auto points) {
