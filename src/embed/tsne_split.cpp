@@ -32,6 +32,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <barrier>
 #include <cmath>
@@ -97,14 +98,25 @@ inline void locate_point(double x, double y, const GridPlacement& g, std::size_t
   bx = std::min(static_cast<std::size_t>(std::max(ux, 0.0)), g.boxes - 1);
   by = std::min(static_cast<std::size_t>(std::max(uy, 0.0)), g.boxes - 1);
   const double tx = ux - static_cast<double>(bx), ty = uy - static_cast<double>(by);
+  // 1 / Π_{l≠m} (u_m - u_l), u = node positions (m + 0.5) / P: constants, so no division per point.
+  static constexpr auto inverse_denominators = [] {
+    std::array<double, P> out{};
+    for (int m = 0; m < P; ++m) {
+      double den = 1.0;
+      for (int l = 0; l < P; ++l)
+        if (l != m) den *= static_cast<double>(m - l) / P;
+      out[static_cast<std::size_t>(m)] = 1.0 / den;
+    }
+    return out;
+  }();
   double dx[P], dy[P];
   for (int l = 0; l < P; ++l) dx[l] = tx - (l + 0.5) / P, dy[l] = ty - (l + 0.5) / P;
   for (int m = 0; m < P; ++m) {
-    double den = 1.0, px = 1.0, py = 1.0;
+    double px = inverse_denominators[static_cast<std::size_t>(m)], py = px;
     for (int l = 0; l < P; ++l)
-      if (l != m) den *= static_cast<double>(m - l) / P, px *= dx[l], py *= dy[l];
-    wx[m] = px / den;
-    wy[m] = py / den;
+      if (l != m) px *= dx[l], py *= dy[l];
+    wx[m] = px;
+    wy[m] = py;
   }
 }
 
