@@ -622,10 +622,19 @@ double SplitRepulsion::gradient(const SparseMatrix& p_matrix, const Embedding2D&
   // column sums; even rows before odd ones fixes the order in which a column's sums arrive.
   const std::size_t even_rows = near ? (cells_y_ + 1) / 2 : 0, odd_rows = near ? cells_y_ / 2 : 0;
   std::vector<std::function<void()>> stage1, stage2, stage3;
+  // The charges' transform follows the spreading at once when one task spreads them all (it
+  // then overlaps the near field instead of waiting for a barrier).
+  if (spread_chunks == 1) {
+    stage1.emplace_back([&] {
+      spread_task(0);
+      forward_task();
+    });
+  } else {
+    for (std::size_t c = 0; c < spread_chunks; ++c) stage1.emplace_back([&, c] { spread_task(c); });
+    stage2.emplace_back(forward_task);
+  }
   for (std::size_t r = 0; r < even_rows; ++r) stage1.emplace_back([&, r] { near_task(2 * r); });
-  for (std::size_t c = 0; c < spread_chunks; ++c) stage1.emplace_back([&, c] { spread_task(c); });
   for (std::size_t c = 0; c < attraction_chunks / 2; ++c) stage1.emplace_back([&, c] { attraction_task(c); });
-  stage2.emplace_back(forward_task);
   for (std::size_t r = 0; r < odd_rows; ++r) stage2.emplace_back([&, r] { near_task(2 * r + 1); });
   for (std::size_t c = attraction_chunks / 2; c < attraction_chunks; ++c) stage2.emplace_back([&, c] { attraction_task(c); });
   stage3.emplace_back([&] { inverse_task(0); });
