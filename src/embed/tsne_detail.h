@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/matrix.h"
@@ -58,6 +59,12 @@ double attractive_forces(const SparseMatrix& p, const Embedding2D& y, double dof
 // Exact repulsive sums of every target over all sources (same outputs as FftRepulsion::compute).
 void exact_repulsion(const double* sx, const double* sy, std::size_t ns, const double* tx, const double* ty,
                      std::size_t nt, double dof, int num_threads, double* z, double* fx, double* fy);
+
+// The FFTW planner is not thread-safe: every plan of both interpolating engines is made and
+// destroyed under this one lock (executing plans is safe).
+std::mutex& fftw_planner_mutex();
+// Whether n factors into 2, 3, 5 and 7 (transform lengths FFTW is fast at).
+bool fft_friendly(std::size_t n);
 
 struct InterpolationOptions {
   int points_per_interval = 3;     // Lagrange nodes per interval and axis (FIt-SNE's default p = 3)

@@ -36,19 +36,19 @@
 #include "embed/tsne_detail.h"
 
 namespace photoatlas::embed::detail {
-namespace {
 
-// The FFTW planner is not thread-safe; plans are made under this lock (execution is safe).
-std::mutex& planner_mutex() {
+std::mutex& fftw_planner_mutex() {
   static std::mutex m;
   return m;
 }
 
-bool smooth(std::size_t n) {
+bool fft_friendly(std::size_t n) {
   for (std::size_t f : {2u, 3u, 5u, 7u})
     while (n % f == 0) n /= f;
   return n == 1;
 }
+
+namespace {
 
 // Lagrange basis weights of the p nodes u_m = (m + 0.5) / p at local coordinate t in [0, 1].
 inline void lagrange_weights(double t, int p, const double* nodes, const double* denominators, double* w) {
@@ -78,7 +78,7 @@ struct FftRepulsion::Plans {
   float* quarter = nullptr;         // (n_grid + 1)², kernel planning scratch
   float* quarter_out = nullptr;
   ~Plans() {
-    std::lock_guard lock(planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     for (fftwf_plan p : {rows_forward, columns_forward, columns_backward, rows_backward, kernel})
       if (p) fftwf_destroy_plan(p);
     for (void* p : {static_cast<void*>(real), static_cast<void*>(spectrum), static_cast<void*>(quarter),
@@ -100,7 +100,7 @@ std::size_t FftRepulsion::interval_count(double extent) const {
   std::size_t b = static_cast<std::size_t>(std::max<double>(options_.min_intervals, std::min(wanted, 1e6)));
   b = std::max<std::size_t>(b, 1);
   const std::size_t p = static_cast<std::size_t>(options_.points_per_interval);
-  while (!smooth(2 * b * p)) ++b;
+  while (!fft_friendly(2 * b * p)) ++b;
   return b;
 }
 
@@ -151,7 +151,7 @@ void FftRepulsion::compute(const double* sx, const double* sy, std::size_t ns, c
   if (!plans_ || plans_->n_fft != n_fft) {
     plans_.reset();
     auto plans = std::make_unique<Plans>();
-    std::lock_guard lock(planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     plans->n_fft = n_fft, plans->n_grid = n_grid, plans->n_half = n_half;
     plans->real = fftwf_alloc_real(n_grid * n_fft);
     plans->spectrum = fftwf_alloc_complex(n_fft * n_half);

@@ -34,7 +34,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <barrier>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -46,17 +45,6 @@
 
 namespace photoatlas::embed::detail {
 namespace {
-
-std::mutex& split_planner_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-bool smooth_size(std::size_t n) {
-  for (std::size_t f : {2u, 3u, 5u, 7u})
-    while (n % f == 0) n /= f;
-  return n == 1;
-}
 
 // Degree-2 Taylor coefficients in t = s - R² of K1 = (1 + s)^-1 and K2 = (1 + s)^-2 at s = R².
 struct SofteningPolynomials {
@@ -331,7 +319,7 @@ struct SplitRepulsion::Fft {
   double kernel_spacing = -1.0, kernel_radius = -1.0;
 
   explicit Fft(std::size_t grid) : n_fft(2 * grid), n_grid(grid), n_half(grid + 1) {
-    std::lock_guard lock(split_planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     real = fftwf_alloc_real(n_grid * n_fft);
     real_y = fftwf_alloc_real(n_grid * n_fft);
     spectrum = fftwf_alloc_complex(n_fft * n_half);
@@ -351,7 +339,7 @@ struct SplitRepulsion::Fft {
     kernel = fftwf_plan_dft_r2c_2d(n, n, table, spectrum_x, FFTW_ESTIMATE);
   }
   ~Fft() {
-    std::lock_guard lock(split_planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     for (fftwf_plan p : {rows_forward, columns_forward, columns_backward, rows_backward, kernel})
       if (p) fftwf_destroy_plan(p);
     for (void* p : {static_cast<void*>(real), static_cast<void*>(real_y), static_cast<void*>(spectrum),
@@ -422,7 +410,7 @@ SplitLayout SplitRepulsion::prepare(const Embedding2D& y, const SplitRepulsionOp
   std::size_t boxes = boxes_;
   if (options_.box_width != grid_box_width_ || p != grid_points_ || needed > boxes || 4 * needed < 3 * boxes) {
     boxes = needed + (needed > boxes_ && boxes_ > 0 ? needed / 16 : 0);
-    while (!smooth_size(2 * boxes * static_cast<std::size_t>(p))) ++boxes;
+    while (!fft_friendly(2 * boxes * static_cast<std::size_t>(p))) ++boxes;
   }
   boxes_ = boxes, grid_box_width_ = options_.box_width, grid_points_ = p;
 
