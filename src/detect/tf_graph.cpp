@@ -395,10 +395,7 @@ class Builder {
       params.set("kernel_w", kw);
       params.set("stride_h", strides[1]);
       params.set("stride_w", strides[2]);
-      params.set("pad_t", gy.pad_before);
-      params.set("pad_b", gy.pad_after);
-      params.set("pad_l", gx.pad_before);
-      params.set("pad_r", gx.pad_after);
+      features::set_window_padding(params, gy, gx);
       params.set("activation", activation == "Relu" ? "relu" : activation == "Relu6" ? "relu6" : "");
       cv::Mat weights({cin, 1, kh, kw}, CV_32F);
       for (int c = 0; c < cin; ++c)
@@ -425,22 +422,7 @@ class Builder {
     // OpenCV's convolution pads symmetrically only; an uneven 'SAME' padding (stride 2 on an even
     // side) becomes an explicit zero-padding layer in front of an unpadded convolution.
     int source = x.id;
-    if (gy.pad_before != gy.pad_after || gx.pad_before != gx.pad_after) {
-      cv::dnn::LayerParams pad;
-      const int paddings[] = {0, 0, 0, 0, gy.pad_before, gy.pad_after, gx.pad_before, gx.pad_after};
-      pad.set("paddings", cv::dnn::DictValue::arrayInt(paddings, 8));
-      pad.set("value", 0.0f);
-      source = add(n.name + "#pad", "Padding", pad, {x.id});
-      params.set("pad_t", 0);
-      params.set("pad_b", 0);
-      params.set("pad_l", 0);
-      params.set("pad_r", 0);
-    } else {
-      params.set("pad_t", gy.pad_before);
-      params.set("pad_b", gy.pad_after);
-      params.set("pad_l", gx.pad_before);
-      params.set("pad_r", gx.pad_after);
-    }
+    if (auto pad = features::convolution_padding(params, gy, gx)) source = add(n.name + "#pad", "Padding", *pad, {x.id});
     params.set("num_output", cout);
     params.set("group", depthwise ? cin : 1);
     params.set("bias_term", fused);

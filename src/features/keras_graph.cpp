@@ -196,23 +196,9 @@ class Builder {
       // OpenCV's convolution pads symmetrically only; TF's 'same' puts an odd cell at the end, so
       // an uneven padding becomes an explicit zero-padding layer in front of an unpadded convolution.
       std::vector<Node> conv_inputs = inputs;
-      if (gy.pad_before != gy.pad_after || gx.pad_before != gx.pad_after) {
-        cv::dnn::LayerParams pad;
-        const int paddings[] = {0, 0, 0, 0, gy.pad_before, gy.pad_after, gx.pad_before, gx.pad_after};
-        pad.set("paddings", cv::dnn::DictValue::arrayInt(paddings, 8));
-        pad.set("value", 0.0f);
-        conv_inputs = {{add(name + "/pad", "Padding", pad, inputs),
+      if (auto pad = convolution_padding(params, gy, gx))
+        conv_inputs = {{add(name + "/pad", "Padding", *pad, inputs),
                         {in_shape[0] + gy.pad_before + gy.pad_after, in_shape[1] + gx.pad_before + gx.pad_after, cin}}};
-        params.set("pad_t", 0);
-        params.set("pad_b", 0);
-        params.set("pad_l", 0);
-        params.set("pad_r", 0);
-      } else {
-        params.set("pad_t", gy.pad_before);
-        params.set("pad_b", gy.pad_after);
-        params.set("pad_l", gx.pad_before);
-        params.set("pad_r", gx.pad_after);
-      }
       params.set("num_output", cout);
       params.set("group", depthwise ? cin : 1);
       const bool bias = config.value("use_bias", true);
@@ -321,10 +307,7 @@ class Builder {
       params.set("kernel_w", kw);
       params.set("stride_h", sh);
       params.set("stride_w", sw);
-      params.set("pad_t", gy.pad_before);
-      params.set("pad_b", gy.pad_after);
-      params.set("pad_l", gx.pad_before);
-      params.set("pad_r", gx.pad_after);
+      set_window_padding(params, gy, gx);
       params.set("ceil_mode", false);            // TensorFlow rounds output sizes down
       params.set("ave_pool_padded_area", false);  // and averages over the cells inside the image only
       define(name, add(name, "Pooling", params, inputs), {gy.out, gx.out, in_shape[2]});
