@@ -1,9 +1,12 @@
 #include "detect/centernet.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <queue>
 #include <stdexcept>
+
+#include "features/resize_bilinear.h"
 
 namespace photoatlas::detect {
 
@@ -11,22 +14,6 @@ namespace {
 
 constexpr const char* kKeypoints = "tower_0/keypoints";
 constexpr const char* kSizes = "tower_0/wh";
-
-// One axis of TF.js's resizeBilinear sampling grid without alignCorners or half-pixel centres.
-struct Tap {
-  int lo, hi;
-  double frac;
-};
-std::vector<Tap> asymmetric_taps(int in, int out) {
-  const double scale = static_cast<double>(in) / out;
-  std::vector<Tap> taps(out);
-  for (int i = 0; i < out; ++i) {
-    const double f = scale * i;
-    const int lo = std::max(0, static_cast<int>(std::floor(f)));
-    taps[i] = {lo, std::min(in - 1, static_cast<int>(std::ceil(f))), f - lo};
-  }
-  return taps;
-}
 
 float iou(const RawDetection& a, const RawDetection& b) {
   // tf.image.nonMaxSuppression normalises each box's corners (min / max) before the overlap.
@@ -64,26 +51,13 @@ std::filesystem::path centernet_model_dir(const std::filesystem::path& project_r
 }
 
 void preprocess_tf1_bilinear(const ingest::RgbImage& image, int width, int height, float* planes) {
-  if (image.empty() || image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * 3)
-    throw std::invalid_argument("empty or inconsistent image");
-  const std::size_t plane = static_cast<std::size_t>(width) * height;
-  const std::vector<Tap> ys = asymmetric_taps(image.height, height);
-  const std::vector<Tap> xs = asymmetric_taps(image.width, width);
-  for (int r = 0; r < height; ++r) {
-    const Tap& ty = ys[r];
-    for (int col = 0; col < width; ++col) {
-      const Tap& tx = xs[col];
-      const std::uint8_t* p00 = image.at(tx.lo, ty.lo);
-      const std::uint8_t* p01 = image.at(tx.hi, ty.lo);
-      const std::uint8_t* p10 = image.at(tx.lo, ty.hi);
-      const std::uint8_t* p11 = image.at(tx.hi, ty.hi);
-      for (int c = 0; c < 3; ++c) {
-        const double top = p00[c] + (static_cast<double>(p01[c]) - p00[c]) * tx.frac;
-        const double bottom = p10[c] + (static_cast<double>(p11[c]) - p10[c]) * tx.frac;
-        planes[c * plane + static_cast<std::size_t>(r) * width + col] = static_cast<float>(top + (bottom - top) * ty.frac);
-      }
-    }
-  }
+  // The bytes themselves, 0..255 (the graph scales its input).
+  static const auto levels = [] {
+    std::array<float, 256> out{};
+    for (int q = 0; q < 256; ++q) out[static_cast<std::size_t>(q)] = static_cast<float>(q);
+    return out;
+  }();
+  features::resize_bilinear_planes(image, width, height, features::BilinearGrid::Asymmetric, levels.data(), planes);
 }
 
 std::vector<RawDetection> decode_heatmap(std::span<const float> heatmap, std::span<const float> sizes, int classes,

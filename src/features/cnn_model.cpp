@@ -5,28 +5,10 @@
 #include <stdexcept>
 
 #include "core/parallel.h"
+#include "features/resize_bilinear.h"
 
 namespace photoatlas::features {
 
-namespace {
-
-// TF.js's sampling grid for one axis of resizeBilinear with alignCorners (ResizeBilinear CPU kernel).
-struct Tap {
-  int lo, hi;
-  double frac;
-};
-std::vector<Tap> align_corners_taps(int in, int out) {
-  const double scale = out > 1 ? static_cast<double>(in - 1) / (out - 1) : static_cast<double>(in) / out;
-  std::vector<Tap> taps(out);
-  for (int i = 0; i < out; ++i) {
-    const double f = scale * i;
-    const int lo = static_cast<int>(std::floor(f));
-    taps[i] = {lo, std::min(in - 1, static_cast<int>(std::ceil(f))), f - lo};
-  }
-  return taps;
-}
-
-}  // namespace
 
 void preprocess_align_corners(const ingest::RgbImage& image, int width, int height, float* planes,
                               InputRange range) {
@@ -42,24 +24,7 @@ void preprocess_align_corners(const ingest::RgbImage& image, int width, int heig
       for (int c = 0; c < 3; ++c) planes[c * plane + i] = level[image.pixels[i * 3 + c]];
     return;
   }
-  const std::vector<Tap> ys = align_corners_taps(image.height, height);
-  const std::vector<Tap> xs = align_corners_taps(image.width, width);
-  for (int r = 0; r < height; ++r) {
-    const Tap& ty = ys[r];
-    for (int col = 0; col < width; ++col) {
-      const Tap& tx = xs[col];
-      const std::uint8_t* p00 = image.at(tx.lo, ty.lo);
-      const std::uint8_t* p01 = image.at(tx.hi, ty.lo);
-      const std::uint8_t* p10 = image.at(tx.lo, ty.hi);
-      const std::uint8_t* p11 = image.at(tx.hi, ty.hi);
-      for (int c = 0; c < 3; ++c) {
-        const double v00 = level[p00[c]], v01 = level[p01[c]], v10 = level[p10[c]], v11 = level[p11[c]];
-        const double top = v00 + (v01 - v00) * tx.frac;
-        const double bottom = v10 + (v11 - v10) * tx.frac;
-        planes[c * plane + static_cast<std::size_t>(r) * width + col] = static_cast<float>(top + (bottom - top) * ty.frac);
-      }
-    }
-  }
+  resize_bilinear_planes(image, width, height, BilinearGrid::AlignCorners, level, planes);
 }
 
 namespace {
