@@ -28,11 +28,24 @@ void print_failures(const std::vector<Failure>& failures) {
   if (failures.size() > shown) std::fprintf(stderr, "warning: ... and %zu more\n", failures.size() - shown);
 }
 
+int exit_code_of(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const pipeline::NothingUsableError& e) {
+    print_failures(e.failures);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
 int report_atlas_run(const std::function<std::optional<pipeline::RunSummary>(const pipeline::RunObserver&)>& work,
                      bool quiet) {
   ProgressDisplay display(quiet);
   const pipeline::RunObserver observer = observer_for(display);
-  try {
+  return exit_code_of([&] {
     const std::optional<pipeline::RunSummary> result = work(observer);
     if (!result) return 0;
     const pipeline::RunSummary& summary = *result;
@@ -49,14 +62,7 @@ int report_atlas_run(const std::function<std::optional<pipeline::RunSummary>(con
     std::printf("Atlas written to %s\n", out.c_str());
     std::printf("Open it with: photoatlas serve %s\n", out.c_str());
     return 0;
-  } catch (const pipeline::NothingUsableError& e) {
-    print_failures(e.failures);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace photoatlas::app

@@ -19,6 +19,10 @@ class ProgressDisplay;
 // An observer that shows a pipeline's stages and notes on `display`.
 pipeline::RunObserver observer_for(ProgressDisplay& display);
 
+// Runs `command` and turns its errors into the exit codes every command uses: 2 when nothing was
+// usable (its failures listed), 1 for any other error (printed on stderr); else command's own.
+int exit_code_of(const std::function<int()>& command);
+
 // "warning: PATH: REASON" on stderr, the first 20 and a count of the rest.
 void print_failures(const std::vector<Failure>& failures);
 

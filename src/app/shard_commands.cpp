@@ -65,7 +65,7 @@ int ShardCommands::features() {
   for (const auto& input : inputs_) features_options_.inputs.emplace_back(input);
   ProgressDisplay display(quiet_);
   const pipeline::RunObserver observer = observer_for(display);
-  try {
+  return exit_code_of([&] {
     const pipeline::ShardSpec shard = pipeline::parse_shard_spec(shard_);
     const pipeline::ShardSummary summary = pipeline::compute_shard(features_options_, shard, shard_output_, observer);
     print_failures(summary.failures);
@@ -73,14 +73,7 @@ int ShardCommands::features() {
                 summary.photos, summary.usable, summary.decoded,
                 summary.already_complete ? " (already complete)" : "", shard_output_.c_str());
     return 0;
-  } catch (const pipeline::NothingUsableError& e) {
-    print_failures(e.failures);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 int ShardCommands::merge(const Resolve& resolve) {
