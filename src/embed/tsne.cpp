@@ -187,10 +187,7 @@ double Tsne::kl_divergence() const {
     s.kl_engine.prepare(s.y, near);
     detail::Embedding2D scratch;
     const double z = s.kl_engine.gradient(s.p, s.y, 1.0, s.gradient_threads, scratch);
-    double total_p = 0.0;
-    for (float v : s.p.values) total_p += v;
-    const double kl_p = detail::attractive_forces(s.p, s.y, 1.0, s.gradient_threads, nullptr, nullptr);
-    return z > 0.0 ? kl_p + total_p * std::log(z) : 0.0;
+    return detail::kl_divergence_given_z(s.p, s.y, 1.0, s.gradient_threads, z);
   }
   if (s.fft) return detail::fft_kl_divergence(s.p, s.y, s.options.degrees_of_freedom, s.gradient_threads, s.engine);
   return detail::exact_kl_divergence(s.p, s.y, s.gradient_threads, s.options.degrees_of_freedom);

@@ -116,15 +116,19 @@ double fft_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggera
 double fft_kl_divergence(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads,
                          FftRepulsion& engine);
 
-// Attraction of rows [begin, end) over sparse P (α = 1): out_i = Σ_j p_ij w_ij (y_i - y_j).
-// `packed` = packed_coordinates(y), single precision with AVX-512 (attraction_vector_path(n)); the
-// double version runs anywhere. Row sums in a fixed order.
+// Attraction of rows [begin, end) over sparse P: out_i = Σ_j p_ij w_ij^(1/α) (y_i - y_j).
+// `packed` = packed_coordinates(y), single precision with AVX-512 (attraction_vector_path(n)),
+// α = 1; the double version runs anywhere (inv_dof = 1/α). Row sums in a fixed order.
 bool attraction_vector_path(std::size_t n);
 std::vector<float> packed_coordinates(const Embedding2D& y);
 void attraction_rows(const SparseMatrix& p, const float* packed, std::size_t begin, std::size_t end, double* out_x,
                      double* out_y);
-void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, std::size_t begin, std::size_t end,
-                            double* out_x, double* out_y);
+void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, double inv_dof, std::size_t begin,
+                            std::size_t end, double* out_x, double* out_y);
+
+// KL(P || Q) for a normalisation Z = Σ_{i≠j} w_ij computed by any engine: Σ p log(p / w) over
+// sparse P plus Σ p log Z. 0 when Z is not positive.
+double kl_divergence_given_z(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads, double z);
 
 // The repulsion by kernel splitting, α = 1 (see tsne_split.cpp): pairs closer than
 // near_radius summed exactly (minus the smooth far kernel), the smooth far kernel

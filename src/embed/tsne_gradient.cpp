@@ -302,20 +302,6 @@ __attribute__((target("avx512f,avx512vl"))) void attraction_rows_packed(const Sp
 }
 #endif
 
-namespace {
-
-// Whether the exact gradient takes the single-precision AVX-512 path (large enough rows, CPU support).
-bool use_avx512_path(std::size_t n, double dof) {
-#ifdef PHOTOATLAS_HAVE_AVX512_PATH
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-  return supported && dof == 1.0 && n >= 512;
-#else
-  return false;
-#endif
-}
-
-}  // namespace
-
 bool attraction_vector_path(std::size_t n) {
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
   static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
@@ -326,6 +312,14 @@ bool attraction_vector_path(std::size_t n) {
 #endif
 }
 
+namespace {
+
+// Whether the exact gradient takes the single-precision AVX-512 path (large enough rows, CPU
+// support, the Cauchy kernel).
+bool use_avx512_path(std::size_t n, double dof) { return dof == 1.0 && attraction_vector_path(n); }
+
+}  // namespace
+
 void attraction_rows(const SparseMatrix& p, const float* packed, std::size_t begin, std::size_t end, double* out_x,
                      double* out_y) {
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
@@ -335,15 +329,16 @@ void attraction_rows(const SparseMatrix& p, const float* packed, std::size_t beg
 #endif
 }
 
-void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, std::size_t begin, std::size_t end,
-                            double* out_x, double* out_y) {
+void attraction_rows_double(const SparseMatrix& p, const Embedding2D& y, double inv_dof, std::size_t begin,
+                            std::size_t end, double* out_x, double* out_y) {
   for (std::size_t i = begin; i < end; ++i) {
     double ax = 0.0, ay = 0.0;
     const double xi = y.x[i], yi = y.y[i];
     for (std::size_t e = p.row_start[i]; e < p.row_start[i + 1]; ++e) {
       const std::size_t j = p.cols[e];
       const double dx = xi - y.x[j], dy = yi - y.y[j];
-      const double pw = p.values[e] / (1.0 + dx * dx + dy * dy);
+      // p w^(1/α) = p / (1 + d²/α)
+      const double pw = p.values[e] / (1.0 + (dx * dx + dy * dy) * inv_dof);
       ax += pw * dx;
       ay += pw * dy;
     }
@@ -376,46 +371,46 @@ double attractive_forces(const SparseMatrix& p, const Embedding2D& y, double dof
   const double* xs = y.x.data();
   const double* ys = y.y.data();
   const double inv_dof = 1.0 / dof;
-  std::vector<double> row_kl(n, 0.0);
-  const bool want_forces = out_x != nullptr;
+  if (out_x) {
 #ifdef PHOTOATLAS_HAVE_AVX512_PATH
-  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-  if (want_forces && avx512 && n >= 512) {
-    const std::vector<float> packed = packed_coordinates(y);
+    if (attraction_vector_path(n)) {
+      const std::vector<float> packed = packed_coordinates(y);
+      parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
+        attraction_rows_packed(p, packed.data(), inv_dof, begin, end, out_x->data(), out_y->data());
+      });
+      return 0.0;
+    }
+#endif
     parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
-      attraction_rows_packed(p, packed.data(), inv_dof, begin, end, out_x->data(), out_y->data());
+      attraction_rows_double(p, y, inv_dof, begin, end, out_x->data(), out_y->data());
     });
     return 0.0;
   }
-#endif
+  std::vector<double> row_kl(n, 0.0);
   parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t i = begin; i < end; ++i) {
-      double ax = 0.0, ay = 0.0, kl = 0.0;
+      double kl = 0.0;
       const double xi = xs[i], yi = ys[i];
       for (std::size_t e = p.row_start[i]; e < p.row_start[i + 1]; ++e) {
         const std::size_t j = p.cols[e];
         const double dx = xi - xs[j], dy = yi - ys[j];
-        const double d2 = dx * dx + dy * dy;
         const double pij = p.values[e];
-        if (want_forces) {
-          // p w^(1/α) = p / (1 + d²/α)
-          const double pw = pij / (1.0 + d2 * inv_dof);
-          ax += pw * dx;
-          ay += pw * dy;
-        } else if (pij > 0.0) {
-          // log p - log w = log p + α log(1 + d²/α)
-          kl += pij * (std::log(pij) + dof * std::log1p(d2 * inv_dof));
-        }
+        // log p - log w = log p + α log(1 + d²/α)
+        if (pij > 0.0) kl += pij * (std::log(pij) + dof * std::log1p((dx * dx + dy * dy) * inv_dof));
       }
-      if (want_forces) {
-        (*out_x)[i] = ax;
-        (*out_y)[i] = ay;
-      } else {
-        row_kl[i] = kl;
-      }
+      row_kl[i] = kl;
     }
   });
-  return want_forces ? 0.0 : ordered_sum(row_kl);
+  return ordered_sum(row_kl);
+}
+
+double kl_divergence_given_z(const SparseMatrix& p, const Embedding2D& y, double dof, int num_threads, double z) {
+  // KL = Σ p log p - Σ p log w + log Z  (q_ij = w_ij / Z), times Σ p (1 for a normalised P).
+  if (!(z > 0.0)) return 0.0;
+  const double kl = attractive_forces(p, y, dof, num_threads, nullptr, nullptr);
+  double total_p = 0.0;
+  for (double v : p.values) total_p += v;
+  return kl + total_p * std::log(z);
 }
 
 void exact_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, int num_threads,
@@ -494,11 +489,7 @@ double exact_kl_divergence(const SparseMatrix& p, const Embedding2D& y, int num_
   parallel_for_chunks(n, num_threads, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t i = begin; i < end; ++i) row_z[i] = repulsion_row(xs, ys, n, i, dof, false).z;
   });
-  const double kl = attractive_forces(p, y, dof, num_threads, nullptr, nullptr);
-  double total_p = 0.0;
-  for (double v : p.values) total_p += v;
-  const double z = ordered_sum(row_z);
-  return z > 0.0 ? kl + total_p * std::log(z) : 0.0;
+  return kl_divergence_given_z(p, y, dof, num_threads, ordered_sum(row_z));
 }
 
 double fft_gradient(const SparseMatrix& p, const Embedding2D& y, double exaggeration, double dof, int num_threads,
@@ -527,11 +518,7 @@ double fft_kl_divergence(const SparseMatrix& p, const Embedding2D& y, double dof
   std::vector<double> row_z(n);
   engine.compute(y.x.data(), y.y.data(), n, y.x.data(), y.y.data(), n, dof, num_threads, row_z.data(), nullptr,
                  nullptr);
-  const double z = ordered_sum(row_z);
-  const double kl = attractive_forces(p, y, dof, num_threads, nullptr, nullptr);
-  double total_p = 0.0;
-  for (double v : p.values) total_p += v;
-  return z > 0.0 ? kl + total_p * std::log(z) : 0.0;
+  return kl_divergence_given_z(p, y, dof, num_threads, ordered_sum(row_z));
 }
 
 }  // namespace photoatlas::embed::detail

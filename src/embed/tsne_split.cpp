@@ -600,7 +600,7 @@ double SplitRepulsion::gradient(const SparseMatrix& p_matrix, const Embedding2D&
     if (packed_attraction) {
       attraction_rows(p_matrix, packed.data(), r0, r1, attract_x.data(), attract_y.data());
     } else {
-      attraction_rows_double(p_matrix, y, r0, r1, attract_x.data(), attract_y.data());
+      attraction_rows_double(p_matrix, y, 1.0, r0, r1, attract_x.data(), attract_y.data());
     }
   };
 
